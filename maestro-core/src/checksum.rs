@@ -74,13 +74,7 @@ pub fn checksum_of(raw: &Value, volatile: &[&str], salt: &str) -> Checksum {
     Checksum(h.finalize().into())
 }
 
-fn write_canonical<'a>(
-    v: &'a Value,
-    names: &[&str],
-    paths: &[Vec<&str>],
-    at: &mut Vec<&'a str>,
-    out: &mut Vec<u8>,
-) {
+fn write_canonical<'a>(v: &'a Value, names: &[&str], paths: &[Vec<&str>], at: &mut Vec<&'a str>, out: &mut Vec<u8>) {
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

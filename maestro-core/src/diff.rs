@@ -81,7 +81,11 @@ fn set_path(doc: &mut Value, path: &str, value: Option<Value>) {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
         }
-        cur = cur.as_object_mut().expect("just made an object").entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
+        cur = cur
+            .as_object_mut()
+            .expect("just made an object")
+            .entry(seg.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if !cur.is_object() {
         *cur = Value::Object(Map::new());

@@ -44,7 +44,10 @@ pub struct Event {
 const NS: Uuid = Uuid::from_u128(0x6d61_6573_7472_6f2d_6576_656e_7473_0001);
 
 fn resource_event_id(kind: &str, key: &ResourceKey, version: i64) -> Uuid {
-    let name = format!("{kind}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{version}", key.tenant, key.connection, key.kind, key.native_id);
+    let name = format!(
+        "{kind}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{version}",
+        key.tenant, key.connection, key.kind, key.native_id
+    );
     Uuid::new_v5(&NS, name.as_bytes())
 }
 
@@ -53,7 +56,14 @@ fn key_json(key: &ResourceKey) -> Value {
 }
 
 /// `resource.created` with the full document. `version` is the row version after the write.
-pub fn resource_created(key: &ResourceKey, scope: &str, doc: &Document, version: i64, run_id: Option<Uuid>, at: DateTime<Utc>) -> Event {
+pub fn resource_created(
+    key: &ResourceKey,
+    scope: &str,
+    doc: &Document,
+    version: i64,
+    run_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Event {
     Event {
         id: resource_event_id(kinds::RESOURCE_CREATED, key, version),
         kind: kinds::RESOURCE_CREATED.into(),
@@ -66,7 +76,15 @@ pub fn resource_created(key: &ResourceKey, scope: &str, doc: &Document, version:
 }
 
 /// `resource.updated` with the diff (old and new values of every changed path) and the new document.
-pub fn resource_updated(key: &ResourceKey, scope: &str, diff: &Diff, doc: &Document, version: i64, run_id: Option<Uuid>, at: DateTime<Utc>) -> Event {
+pub fn resource_updated(
+    key: &ResourceKey,
+    scope: &str,
+    diff: &Diff,
+    doc: &Document,
+    version: i64,
+    run_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Event {
     Event {
         id: resource_event_id(kinds::RESOURCE_UPDATED, key, version),
         kind: kinds::RESOURCE_UPDATED.into(),
@@ -79,7 +97,14 @@ pub fn resource_updated(key: &ResourceKey, scope: &str, diff: &Diff, doc: &Docum
 }
 
 /// `resource.deactivated`.
-pub fn resource_deactivated(key: &ResourceKey, scope: &str, name: &str, version: i64, run_id: Option<Uuid>, at: DateTime<Utc>) -> Event {
+pub fn resource_deactivated(
+    key: &ResourceKey,
+    scope: &str,
+    name: &str,
+    version: i64,
+    run_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Event {
     Event {
         id: resource_event_id(kinds::RESOURCE_DEACTIVATED, key, version),
         kind: kinds::RESOURCE_DEACTIVATED.into(),
@@ -92,7 +117,14 @@ pub fn resource_deactivated(key: &ResourceKey, scope: &str, name: &str, version:
 }
 
 /// `resource.reactivated`, with the diff if the content also changed.
-pub fn resource_reactivated(key: &ResourceKey, scope: &str, diff: &Diff, version: i64, run_id: Option<Uuid>, at: DateTime<Utc>) -> Event {
+pub fn resource_reactivated(
+    key: &ResourceKey,
+    scope: &str,
+    diff: &Diff,
+    version: i64,
+    run_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Event {
     Event {
         id: resource_event_id(kinds::RESOURCE_REACTIVATED, key, version),
         kind: kinds::RESOURCE_REACTIVATED.into(),

@@ -38,7 +38,12 @@ mod millis {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(30), jitter: 0.5 }
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            jitter: 0.5,
+        }
     }
 }
 
@@ -105,7 +110,11 @@ where
 }
 
 /// Run `fut` with a time limit; on expiry return `on_timeout()`.
-pub async fn with_timeout<T, E>(limit: Duration, fut: impl Future<Output = Result<T, E>>, on_timeout: impl FnOnce() -> E) -> Result<T, E> {
+pub async fn with_timeout<T, E>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, E>>,
+    on_timeout: impl FnOnce() -> E,
+) -> Result<T, E> {
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
         Err(_) => Err(on_timeout()),
@@ -119,7 +128,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn fast() -> RetryPolicy {
-        RetryPolicy { max_attempts: 4, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50), jitter: 0.0 }
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            jitter: 0.0,
+        }
     }
 
     #[test]

@@ -61,14 +61,15 @@ pub mod testing;
 pub use checksum::Checksum;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::{
-    BoxError, ConfigErrors, Error, ProviderError, ProviderErrorKind, PublishError, Result, Retry, Retryable, StorageError,
-    TranslateError,
+    BoxError, ConfigErrors, Error, ProviderError, ProviderErrorKind, PublishError, Result, Retry, Retryable,
+    StorageError, TranslateError,
 };
 pub use event::Event;
 pub use graph::{GraphArtifact, GraphBuilder, GraphRequest, GraphStatus};
 pub use model::{Document, Kind, PreparedResource, Relation, Resource, ResourceDraft, ResourceKey, Scope};
 pub use pipeline::{
-    NoObserver, Pipeline, PipelineConfig, RunJob, RunObserver, RunReport, RunStats, RunStatus, ScopeOutcome, ScopeReport,
+    NoObserver, Pipeline, PipelineConfig, RunJob, RunObserver, RunReport, RunStats, RunStatus, ScopeOutcome,
+    ScopeReport,
 };
 pub use provider::{Cursor, Page, Provider};
 pub use publisher::{BatchOutcome, Publisher};

@@ -190,11 +190,7 @@ pub struct ResourceDraft {
 impl ResourceDraft {
     /// A draft with a name and no attributes.
     pub fn new(kind: Kind, native_id: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            kind,
-            native_id: native_id.into(),
-            doc: Document { name: name.into(), ..Document::default() },
-        }
+        Self { kind, native_id: native_id.into(), doc: Document { name: name.into(), ..Document::default() } }
     }
     /// Set one attribute.
     pub fn attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {

@@ -76,7 +76,10 @@ impl PipelineConfig {
             errors.push(format!("{prefix}.batch_size"), format!("must be 1..=50000, got {}", self.batch_size));
         }
         if self.scope_concurrency == 0 || self.scope_concurrency > 256 {
-            errors.push(format!("{prefix}.scope_concurrency"), format!("must be 1..=256, got {}", self.scope_concurrency));
+            errors.push(
+                format!("{prefix}.scope_concurrency"),
+                format!("must be 1..=256, got {}", self.scope_concurrency),
+            );
         }
         if self.retry.max_attempts == 0 {
             errors.push(format!("{prefix}.retry.max_attempts"), "must be at least 1");
@@ -409,7 +412,9 @@ impl Pipeline {
             let page = match page {
                 Ok(p) => p,
                 Err(e) => {
-                    let at = cursor.as_deref().map_or_else(|| "the first page".to_string(), |c| format!("page at cursor `{c}`"));
+                    let at = cursor
+                        .as_deref()
+                        .map_or_else(|| "the first page".to_string(), |c| format!("page at cursor `{c}`"));
                     rep.error = Some(format!("fetching {at} failed: {e}"));
                     rep.outcome = ScopeOutcome::Failed;
                     break;
@@ -431,7 +436,12 @@ impl Pipeline {
                         }
                         let checksum = checksum_of(item, volatile, salt);
                         for d in drafts {
-                            buffer.push(PreparedResource { kind: d.kind, native_id: d.native_id, doc: d.doc, checksum });
+                            buffer.push(PreparedResource {
+                                kind: d.kind,
+                                native_id: d.native_id,
+                                doc: d.doc,
+                                checksum,
+                            });
                         }
                     }
                     Err(e) => {
@@ -487,7 +497,10 @@ impl Pipeline {
                 Ok(s) => {
                     rep.empty = rep.seen == 0;
                     if rep.empty {
-                        tracing::warn!(deactivated = s.deactivated, "scope completed with no resources: everything in it is deactivated");
+                        tracing::warn!(
+                            deactivated = s.deactivated,
+                            "scope completed with no resources: everything in it is deactivated"
+                        );
                     }
                     rep.sweep = Some(s);
                 }

@@ -35,7 +35,12 @@ impl Default for RelayConfig {
         Self {
             batch_size: 500,
             lease_secs: 30,
-            retry: RetryPolicy { max_attempts: 10, initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(300), jitter: 0.5 },
+            retry: RetryPolicy {
+                max_attempts: 10,
+                initial_backoff: Duration::from_millis(500),
+                max_backoff: Duration::from_secs(300),
+                jitter: 0.5,
+            },
             idle_poll_ms: 500,
         }
     }

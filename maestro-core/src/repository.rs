@@ -323,8 +323,10 @@ pub trait Repository: Send + Sync {
             for c in after_at.iter().rev() {
                 apply_reverse(&mut doc, &c.diff);
             }
-            r.doc = serde_json::from_value::<Document>(doc)
-                .map_err(|e| StorageError::Corrupt { context: format!("history of {}", r.key), message: e.to_string() })?;
+            r.doc = serde_json::from_value::<Document>(doc).map_err(|e| StorageError::Corrupt {
+                context: format!("history of {}", r.key),
+                message: e.to_string(),
+            })?;
             if let Some(first) = after_at.first() {
                 match first.op {
                     ChangeOp::Deactivated => {
@@ -429,7 +431,13 @@ pub trait OutboxStore: Send + Sync {
 
     /// Take (or renew) the lease on `sink` until `lease_until`; creates the sink at the start
     /// of the outbox if it does not exist.
-    async fn claim_sink(&self, sink: &str, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<SinkState>;
+    async fn claim_sink(
+        &self,
+        sink: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<SinkState>;
 
     /// Give the lease up.
     async fn release_sink(&self, sink: &str, owner: &str) -> StoreResult<()>;
@@ -441,10 +449,25 @@ pub trait OutboxStore: Send + Sync {
     async fn advance(&self, sink: &str, owner: &str, to: OutboxCursor, delivered: u64) -> StoreResult<()>;
 
     /// The event after the cursor failed again.
-    async fn record_failure(&self, sink: &str, owner: &str, attempts: u32, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()>;
+    async fn record_failure(
+        &self,
+        sink: &str,
+        owner: &str,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()>;
 
     /// Give up on `event`: store it as a dead letter and move the cursor past it (one transaction).
-    async fn dead_letter(&self, sink: &str, owner: &str, event: &StoredEvent, attempts: u32, error: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn dead_letter(
+        &self,
+        sink: &str,
+        owner: &str,
+        event: &StoredEvent,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Dead letters of `sink` (or of every sink), oldest first.
     async fn dead_letters(&self, sink: Option<&str>, page: &PageRequest) -> StoreResult<PageOf<DeadLetter>>;
@@ -465,3 +488,11 @@ pub trait OutboxStore: Send + Sync {
 /// A store that is both a [`Repository`] and an [`OutboxStore`].
 pub trait Store: Repository + OutboxStore {}
 impl<T: Repository + OutboxStore> Store for T {}
+
+/// Stores that can simulate a crash in the middle of a batch, for the atomicity tests of the
+/// shared suite. Production code never calls it.
+pub trait FaultInjection {
+    /// Make the next `upsert_batch` fail after writing `rows` rows inside its transaction (the
+    /// transaction is then dropped, as if the process had been killed).
+    fn fail_next_batch_after(&self, rows: usize);
+}

@@ -43,7 +43,11 @@ pub fn plan(existing: Option<&StoredState>, item: &PreparedResource, scope: &str
     match existing {
         None => Plan::Create,
         Some(e) if e.checksum == item.checksum && e.active => {
-            if e.missed_runs == 0 && e.scope == scope { Plan::Unchanged } else { Plan::Touch }
+            if e.missed_runs == 0 && e.scope == scope {
+                Plan::Unchanged
+            } else {
+                Plan::Touch
+            }
         }
         Some(_) => Plan::Compare,
     }
@@ -100,7 +104,14 @@ mod tests {
     }
 
     fn state(sum: u8, active: bool, missed: u32, scope: &str) -> StoredState {
-        StoredState { id: 1, checksum: Checksum([sum; 32]), active, missed_runs: missed, scope: scope.into(), version: 1 }
+        StoredState {
+            id: 1,
+            checksum: Checksum([sum; 32]),
+            active,
+            missed_runs: missed,
+            scope: scope.into(),
+            version: 1,
+        }
     }
 
     #[test]

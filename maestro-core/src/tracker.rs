@@ -144,7 +144,14 @@ mod tests {
     use super::*;
 
     fn row(active: bool, missed: u32, updated_at: DateTime<Utc>) -> SweepRow {
-        SweepRow { kind: Kind::SERVER, native_id: "x".into(), active, missed_runs: missed, updated_at, missing_since: None }
+        SweepRow {
+            kind: Kind::SERVER,
+            native_id: "x".into(),
+            active,
+            missed_runs: missed,
+            updated_at,
+            missing_since: None,
+        }
     }
 
     #[test]

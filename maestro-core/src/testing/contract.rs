@@ -15,7 +15,8 @@ use crate::publisher::Publisher;
 /// # Panics
 /// With a message naming the broken rule.
 pub async fn assert_provider_contract(provider: &dyn Provider) -> Vec<usize> {
-    let scopes = provider.scopes().await.unwrap_or_else(|e| panic!("provider `{}`: scopes() failed: {e}", provider.name()));
+    let scopes =
+        provider.scopes().await.unwrap_or_else(|e| panic!("provider `{}`: scopes() failed: {e}", provider.name()));
     assert!(!scopes.is_empty(), "provider `{}`: scopes() returned no scope", provider.name());
     let distinct: HashSet<_> = scopes.iter().collect();
     assert_eq!(distinct.len(), scopes.len(), "provider `{}`: scopes() returned duplicates", provider.name());
@@ -25,17 +26,24 @@ pub async fn assert_provider_contract(provider: &dyn Provider) -> Vec<usize> {
         let mut cursors = HashSet::new();
         let mut n = 0;
         for _ in 0..1_000_000 {
-            let page = provider
-                .fetch_page(scope, cursor.as_ref())
-                .await
-                .unwrap_or_else(|e| panic!("provider `{}`: fetch_page({scope}, {cursor:?}) failed: {e}", provider.name()));
+            let page = provider.fetch_page(scope, cursor.as_ref()).await.unwrap_or_else(|e| {
+                panic!("provider `{}`: fetch_page({scope}, {cursor:?}) failed: {e}", provider.name())
+            });
             for (i, it) in page.items.iter().enumerate() {
-                assert!(it.is_object(), "provider `{}`: item #{i} of scope {scope} is not a JSON object", provider.name());
+                assert!(
+                    it.is_object(),
+                    "provider `{}`: item #{i} of scope {scope} is not a JSON object",
+                    provider.name()
+                );
             }
             n += page.items.len();
             match page.next {
                 Some(c) => {
-                    assert!(cursors.insert(c.clone()), "provider `{}`: cursor `{c}` repeated in scope {scope}", provider.name());
+                    assert!(
+                        cursors.insert(c.clone()),
+                        "provider `{}`: cursor `{c}` repeated in scope {scope}",
+                        provider.name()
+                    );
                     cursor = Some(c);
                 }
                 None => break,
@@ -79,10 +87,18 @@ pub async fn assert_publisher_contract(publisher: &dyn Publisher) -> Vec<Event> 
     assert!(!publisher.name().is_empty(), "a publisher needs a non-empty name (it names the relay cursor)");
     let events = sample_events("contract-tenant");
     for e in &events {
-        publisher.publish(e).await.unwrap_or_else(|err| panic!("publisher `{}`: publish({}) failed: {err}", publisher.name(), e.kind));
+        publisher
+            .publish(e)
+            .await
+            .unwrap_or_else(|err| panic!("publisher `{}`: publish({}) failed: {err}", publisher.name(), e.kind));
     }
     let outcome = publisher.publish_batch(&events).await;
     assert!(outcome.error.is_none(), "publisher `{}`: batch failed: {:?}", publisher.name(), outcome.error);
-    assert_eq!(outcome.delivered, events.len(), "publisher `{}`: batch must report every event delivered", publisher.name());
+    assert_eq!(
+        outcome.delivered,
+        events.len(),
+        "publisher `{}`: batch must report every event delivered",
+        publisher.name()
+    );
     events
 }

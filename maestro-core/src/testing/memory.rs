@@ -63,7 +63,15 @@ impl Inner {
             self.events.push(StoredEvent { position: OutboxCursor { txid: 0, seq }, event: e });
         }
     }
-    fn push_change(&mut self, key: &Key, op: ChangeOp, at: DateTime<Utc>, run_id: Option<Uuid>, version: i64, diff: crate::diff::Diff) {
+    fn push_change(
+        &mut self,
+        key: &Key,
+        op: ChangeOp,
+        at: DateTime<Utc>,
+        run_id: Option<Uuid>,
+        version: i64,
+        diff: crate::diff::Diff,
+    ) {
         let seq = self.changes.len() as i64 + 1;
         self.changes.push(Change {
             seq,
@@ -138,7 +146,8 @@ impl Repository for MemoryRepository {
         let mut written = 0usize;
         let mut cs = ChangeSet::default();
         for it in last_wins(batch.items) {
-            let key: Key = (batch.tenant.to_string(), batch.connection.to_string(), it.kind.clone(), it.native_id.clone());
+            let key: Key =
+                (batch.tenant.to_string(), batch.connection.to_string(), it.kind.clone(), it.native_id.clone());
             let rkey = ResourceKey::new(batch.tenant, batch.connection, it.kind.clone(), &it.native_id);
             let existing = tx.rows.get(&key).map(|r| StoredState {
                 id: r.id,
@@ -187,9 +196,21 @@ impl Repository for MemoryRepository {
                     );
                     tx.by_id.insert(id, key.clone());
                     tx.push_change(&key, ChangeOp::Created, batch.at, Some(batch.run_id), 1, Vec::new());
-                    tx.push_event(event::resource_created(&rkey, batch.scope, &it.doc, 1, Some(batch.run_id), batch.at));
+                    tx.push_event(event::resource_created(
+                        &rkey,
+                        batch.scope,
+                        &it.doc,
+                        1,
+                        Some(batch.run_id),
+                        batch.at,
+                    ));
                     cs.created += 1;
-                    cs.changes.push(ItemChange { kind: it.kind.clone(), native_id: it.native_id.clone(), op: ChangeOp::Created, diff: Vec::new() });
+                    cs.changes.push(ItemChange {
+                        kind: it.kind.clone(),
+                        native_id: it.native_id.clone(),
+                        op: ChangeOp::Created,
+                        diff: Vec::new(),
+                    });
                 }
                 Plan::Compare => {
                     let e = existing.expect("compare implies existing");
@@ -213,13 +234,33 @@ impl Repository for MemoryRepository {
                             let op = if reactivated { ChangeOp::Reactivated } else { ChangeOp::Updated };
                             tx.push_change(&key, op, batch.at, Some(batch.run_id), v, d.clone());
                             if reactivated {
-                                tx.push_event(event::resource_reactivated(&rkey, batch.scope, &d, v, Some(batch.run_id), batch.at));
+                                tx.push_event(event::resource_reactivated(
+                                    &rkey,
+                                    batch.scope,
+                                    &d,
+                                    v,
+                                    Some(batch.run_id),
+                                    batch.at,
+                                ));
                                 cs.reactivated += 1;
                             } else {
-                                tx.push_event(event::resource_updated(&rkey, batch.scope, &d, &it.doc, v, Some(batch.run_id), batch.at));
+                                tx.push_event(event::resource_updated(
+                                    &rkey,
+                                    batch.scope,
+                                    &d,
+                                    &it.doc,
+                                    v,
+                                    Some(batch.run_id),
+                                    batch.at,
+                                ));
                                 cs.updated += 1;
                             }
-                            cs.changes.push(ItemChange { kind: it.kind.clone(), native_id: it.native_id.clone(), op, diff: d });
+                            cs.changes.push(ItemChange {
+                                kind: it.kind.clone(),
+                                native_id: it.native_id.clone(),
+                                op,
+                                diff: d,
+                            });
                         }
                     }
                 }
@@ -287,7 +328,14 @@ impl Repository for MemoryRepository {
                     m.version += 1;
                     let v = m.version;
                     g.push_change(&key, ChangeOp::Reactivated, req.at, Some(req.run_id), v, Vec::new());
-                    g.push_event(event::resource_reactivated(&rkey, &scope_key, &Vec::new(), v, Some(req.run_id), req.at));
+                    g.push_event(event::resource_reactivated(
+                        &rkey,
+                        &scope_key,
+                        &Vec::new(),
+                        v,
+                        Some(req.run_id),
+                        req.at,
+                    ));
                     out.reactivated += 1;
                 }
             }
@@ -319,7 +367,10 @@ impl Repository for MemoryRepository {
                 && filter.kind.as_ref().is_none_or(|k| *k == key.2)
                 && filter.active.is_none_or(|a| a == r.active)
                 && filter.scope.as_ref().is_none_or(|s| *s == r.scope)
-                && filter.tag.as_ref().is_none_or(|(k, v)| r.doc.tags.get(k).is_some_and(|tv| v.as_ref().is_none_or(|v| v == tv)))
+                && filter
+                    .tag
+                    .as_ref()
+                    .is_none_or(|(k, v)| r.doc.tags.get(k).is_some_and(|tv| v.as_ref().is_none_or(|v| v == tv)))
                 && text.as_ref().is_none_or(|t| r.doc.name.to_lowercase().contains(t));
             if ok {
                 if items.len() == limit {
@@ -393,10 +444,23 @@ impl OutboxStore for MemoryRepository {
         Ok(())
     }
 
-    async fn claim_sink(&self, sink: &str, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<SinkState> {
+    async fn claim_sink(
+        &self,
+        sink: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<SinkState> {
         let mut g = self.inner.lock().expect("poisoned");
         let row = g.sinks.entry(sink.to_string()).or_insert_with(|| SinkRow {
-            state: SinkState { sink: sink.into(), cursor: OutboxCursor::default(), attempts: 0, next_attempt_at: None, last_error: None, delivered: 0 },
+            state: SinkState {
+                sink: sink.into(),
+                cursor: OutboxCursor::default(),
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+                delivered: 0,
+            },
             owner: None,
             lease_until: now,
         });
@@ -434,7 +498,14 @@ impl OutboxStore for MemoryRepository {
         Ok(())
     }
 
-    async fn record_failure(&self, sink: &str, owner: &str, attempts: u32, next_attempt_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+    async fn record_failure(
+        &self,
+        sink: &str,
+        owner: &str,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()> {
         let mut g = self.inner.lock().expect("poisoned");
         let s = g.sink_mut(sink, owner)?;
         s.state.attempts = attempts;
@@ -443,7 +514,15 @@ impl OutboxStore for MemoryRepository {
         Ok(())
     }
 
-    async fn dead_letter(&self, sink: &str, owner: &str, event: &StoredEvent, attempts: u32, error: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn dead_letter(
+        &self,
+        sink: &str,
+        owner: &str,
+        event: &StoredEvent,
+        attempts: u32,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut g = self.inner.lock().expect("poisoned");
         {
             let s = g.sink_mut(sink, owner)?;
@@ -453,7 +532,15 @@ impl OutboxStore for MemoryRepository {
             s.state.last_error = None;
         }
         let id = g.dead.len() as i64 + 1;
-        g.dead.push(DeadLetter { id, sink: sink.into(), event: event.event.clone(), error: error.into(), attempts, dead_at: at, state: "dead".into() });
+        g.dead.push(DeadLetter {
+            id,
+            sink: sink.into(),
+            event: event.event.clone(),
+            error: error.into(),
+            attempts,
+            dead_at: at,
+            state: "dead".into(),
+        });
         Ok(())
     }
 
@@ -464,14 +551,19 @@ impl OutboxStore for MemoryRepository {
             Some(c) => c.parse().map_err(|_| StorageError::Invalid(format!("bad page cursor `{c}`")))?,
         };
         let g = self.inner.lock().expect("poisoned");
-        let all: Vec<DeadLetter> = g.dead.iter().filter(|d| d.id > after && sink.is_none_or(|s| s == d.sink)).cloned().collect();
+        let all: Vec<DeadLetter> =
+            g.dead.iter().filter(|d| d.id > after && sink.is_none_or(|s| s == d.sink)).cloned().collect();
         let next = (all.len() > limit).then(|| all[limit - 1].id.to_string());
         Ok(PageOf { items: all.into_iter().take(limit).collect(), next })
     }
 
     async fn request_replay(&self, id: i64) -> StoreResult<()> {
         let mut g = self.inner.lock().expect("poisoned");
-        let d = g.dead.iter_mut().find(|d| d.id == id).ok_or_else(|| StorageError::Invalid(format!("no dead letter {id}")))?;
+        let d = g
+            .dead
+            .iter_mut()
+            .find(|d| d.id == id)
+            .ok_or_else(|| StorageError::Invalid(format!("no dead letter {id}")))?;
         d.state = "replay".into();
         Ok(())
     }
@@ -483,7 +575,11 @@ impl OutboxStore for MemoryRepository {
 
     async fn finish_replay(&self, id: i64, result: Result<(), String>, _at: DateTime<Utc>) -> StoreResult<()> {
         let mut g = self.inner.lock().expect("poisoned");
-        let d = g.dead.iter_mut().find(|d| d.id == id).ok_or_else(|| StorageError::Invalid(format!("no dead letter {id}")))?;
+        let d = g
+            .dead
+            .iter_mut()
+            .find(|d| d.id == id)
+            .ok_or_else(|| StorageError::Invalid(format!("no dead letter {id}")))?;
         match result {
             Ok(()) => d.state = "replayed".into(),
             Err(e) => {
@@ -497,8 +593,7 @@ impl OutboxStore for MemoryRepository {
 
     async fn outbox_status(&self) -> StoreResult<Vec<SinkStatus>> {
         let g = self.inner.lock().expect("poisoned");
-        Ok(g
-            .sinks
+        Ok(g.sinks
             .values()
             .map(|s| SinkStatus {
                 sink: s.state.sink.clone(),

@@ -13,9 +13,4 @@ pub use memory::MemoryRepository;
 pub use publisher::RecordingPublisher;
 pub use sources::{PassThroughTranslator, ScriptedProvider, StaticProvider, item};
 
-/// Stores that can simulate a crash in the middle of a batch, for the atomicity tests.
-pub trait FaultInjection {
-    /// Make the next `upsert_batch` fail after writing `rows` rows inside its transaction (the
-    /// transaction is then dropped, as if the process had been killed).
-    fn fail_next_batch_after(&self, rows: usize);
-}
+pub use crate::repository::FaultInjection;

@@ -19,7 +19,12 @@ pub struct RecordingPublisher {
 impl RecordingPublisher {
     /// A working publisher named `name`.
     pub fn new(name: &str) -> Self {
-        Self { name: name.into(), received: Mutex::new(Vec::new()), down: Mutex::new(false), rejects: Mutex::new(VecDeque::new()) }
+        Self {
+            name: name.into(),
+            received: Mutex::new(Vec::new()),
+            down: Mutex::new(false),
+            rejects: Mutex::new(VecDeque::new()),
+        }
     }
     /// Take the sink down (every publish fails transiently) or bring it back.
     pub fn set_down(&self, down: bool) {

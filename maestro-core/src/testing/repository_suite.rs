@@ -82,18 +82,34 @@ pub fn prep_kind(kind: Kind, id: &str, name: &str, attrs: Value) -> PreparedReso
 }
 
 async fn upsert<S: Store + ?Sized>(s: &S, scope: &str, at: DateTime<Utc>, items: &[PreparedResource]) -> ChangeSet {
-    s.upsert_batch(UpsertBatch { tenant: T, connection: C, scope, run_id: Uuid::now_v7(), at, items }).await.expect("upsert")
+    s.upsert_batch(UpsertBatch { tenant: T, connection: C, scope, run_id: Uuid::now_v7(), at, items })
+        .await
+        .expect("upsert")
 }
 
-async fn complete<S: Store + ?Sized>(s: &S, task: &str, started: DateTime<Utc>, at: DateTime<Utc>, seen: &[&str], policy: SweepPolicy) -> SweepOutcome {
+async fn complete<S: Store + ?Sized>(
+    s: &S,
+    task: &str,
+    started: DateTime<Utc>,
+    at: DateTime<Utc>,
+    seen: &[&str],
+    policy: SweepPolicy,
+) -> SweepOutcome {
     let mut set = SeenSet::new();
     for id in seen {
         set.mark_seen(&Kind::SERVER, id);
     }
     let scope = Scope::new(T, C, task, None);
-    s.complete_scope(SweepRequest { scope: &scope, run_id: Uuid::now_v7(), run_started: started, at, seen: &set, policy })
-        .await
-        .expect("complete_scope")
+    s.complete_scope(SweepRequest {
+        scope: &scope,
+        run_id: Uuid::now_v7(),
+        run_started: started,
+        at,
+        seen: &set,
+        policy,
+    })
+    .await
+    .expect("complete_scope")
 }
 
 async fn all<S: Store + ?Sized>(s: &S, filter: &ResourceFilter) -> Vec<crate::model::Resource> {
@@ -137,7 +153,11 @@ async fn get<S: Store + ?Sized>(s: &S, id: &str) -> crate::model::Resource {
 
 /// Create, re-sync unchanged, update one: counts, diff, history and events.
 pub async fn created_unchanged_updated_and_history<S: Store + FaultInjection>(s: Arc<S>) {
-    let items = vec![prep("i-1", "web-1", json!({"cpu": 2})), prep("i-2", "web-2", json!({"cpu": 4})), prep("i-3", "db", json!({"cpu": 8, "encrypted": false}))];
+    let items = vec![
+        prep("i-1", "web-1", json!({"cpu": 2})),
+        prep("i-2", "web-2", json!({"cpu": 4})),
+        prep("i-3", "db", json!({"cpu": 8, "encrypted": false})),
+    ];
     let cs = upsert(&*s, "servers", t(0), &items).await;
     assert_eq!((cs.created, cs.updated, cs.unchanged, cs.reactivated), (3, 0, 0, 0));
     assert!(cs.changes.iter().all(|c| c.op == ChangeOp::Created));
@@ -163,7 +183,10 @@ pub async fn created_unchanged_updated_and_history<S: Store + FaultInjection>(s:
     assert_eq!(ops, vec![ChangeOp::Created, ChangeOp::Created, ChangeOp::Created, ChangeOp::Updated]);
     let ev = events(&*s).await;
     let kinds_seen: Vec<&str> = ev.iter().map(|e| e.event.kind.as_str()).collect();
-    assert_eq!(kinds_seen, vec![kinds::RESOURCE_CREATED, kinds::RESOURCE_CREATED, kinds::RESOURCE_CREATED, kinds::RESOURCE_UPDATED]);
+    assert_eq!(
+        kinds_seen,
+        vec![kinds::RESOURCE_CREATED, kinds::RESOURCE_CREATED, kinds::RESOURCE_CREATED, kinds::RESOURCE_UPDATED]
+    );
     assert!(ev.windows(2).all(|w| w[0].position < w[1].position), "outbox positions increase");
     let ids: std::collections::HashSet<_> = ev.iter().map(|e| e.event.id).collect();
     assert_eq!(ids.len(), ev.len(), "event ids are unique");
@@ -212,7 +235,8 @@ pub async fn user_fields_survive_resync<S: Store + FaultInjection>(s: Arc<S>) {
 
 /// A complete scope deactivates exactly its unseen resources, nothing in other scopes.
 pub async fn sweep_deactivates_only_unseen_in_its_scope<S: Store + FaultInjection>(s: Arc<S>) {
-    upsert(&*s, "servers@eu", t(0), &[prep("a", "a", json!({})), prep("b", "b", json!({})), prep("c", "c", json!({}))]).await;
+    upsert(&*s, "servers@eu", t(0), &[prep("a", "a", json!({})), prep("b", "b", json!({})), prep("c", "c", json!({}))])
+        .await;
     upsert(&*s, "servers@us", t(0), &[prep("x", "x", json!({}))]).await;
     let out = complete(&*s, "servers@eu", t(5), t(6), &["a", "c"], SweepPolicy::default()).await;
     assert_eq!(out.deactivated, 1);
@@ -276,7 +300,13 @@ pub async fn overlapping_runs_do_not_corrupt_each_other<S: Store + FaultInjectio
     let a_started = t(10);
     let b_started = t(11);
     // B sees x, y and a new resource.
-    upsert(&*s, "servers", t(12), &[prep("x", "x", json!({})), prep("y", "y", json!({})), prep("new", "new", json!({}))]).await;
+    upsert(
+        &*s,
+        "servers",
+        t(12),
+        &[prep("x", "x", json!({})), prep("y", "y", json!({})), prep("new", "new", json!({}))],
+    )
+    .await;
     // A saw only x (y was briefly gone for A) and completes first.
     let oa = complete(&*s, "servers", a_started, t(13), &["x"], SweepPolicy::default()).await;
     assert_eq!(oa.deactivated, 1, "A deactivates y (unchanged rows are not written, so A cannot tell B saw it)");
@@ -310,22 +340,51 @@ pub async fn empty_complete_scope_deactivates_everything<S: Store + FaultInjecti
 /// The same native id in two tenants is two resources; reads never cross tenants.
 pub async fn tenants_are_isolated<S: Store + FaultInjection>(s: Arc<S>) {
     let it = [prep("i-1", "mine", json!({"v": 1}))];
-    s.upsert_batch(UpsertBatch { tenant: "t1", connection: C, scope: "servers", run_id: Uuid::now_v7(), at: t(0), items: &it }).await.expect("t1");
+    s.upsert_batch(UpsertBatch {
+        tenant: "t1",
+        connection: C,
+        scope: "servers",
+        run_id: Uuid::now_v7(),
+        at: t(0),
+        items: &it,
+    })
+    .await
+    .expect("t1");
     let other = [prep("i-1", "theirs", json!({"v": 2}))];
-    let cs = s.upsert_batch(UpsertBatch { tenant: "t2", connection: C, scope: "servers", run_id: Uuid::now_v7(), at: t(1), items: &other }).await.expect("t2");
+    let cs = s
+        .upsert_batch(UpsertBatch {
+            tenant: "t2",
+            connection: C,
+            scope: "servers",
+            run_id: Uuid::now_v7(),
+            at: t(1),
+            items: &other,
+        })
+        .await
+        .expect("t2");
     assert_eq!(cs.created, 1, "another tenant's id does not match mine");
     let r1 = s.get_resource(&ResourceKey::new("t1", C, Kind::SERVER, "i-1")).await.expect("get").expect("t1 row");
     assert_eq!(r1.doc.name, "mine");
     let l1 = all(&*s, &ResourceFilter::tenant("t1")).await;
     assert_eq!(l1.len(), 1);
     assert_eq!(l1[0].key.tenant, "t1");
-    let h2 = s.history(&HistoryQuery { tenant: "t2".into(), ..HistoryQuery::default() }, &PageRequest::first(100)).await.expect("history");
+    let h2 = s
+        .history(&HistoryQuery { tenant: "t2".into(), ..HistoryQuery::default() }, &PageRequest::first(100))
+        .await
+        .expect("history");
     assert_eq!(h2.items.len(), 1);
     // A sweep of t2's scope does not touch t1.
     let scope = Scope::new("t2", C, "servers", None);
-    s.complete_scope(SweepRequest { scope: &scope, run_id: Uuid::now_v7(), run_started: t(5), at: t(6), seen: &SeenSet::new(), policy: SweepPolicy::default() })
-        .await
-        .expect("sweep");
+    s.complete_scope(SweepRequest {
+        scope: &scope,
+        run_id: Uuid::now_v7(),
+        run_started: t(5),
+        at: t(6),
+        seen: &SeenSet::new(),
+        policy: SweepPolicy::default(),
+    })
+    .await
+    .expect("sweep");
     assert!(s.get_resource(&ResourceKey::new("t1", C, Kind::SERVER, "i-1")).await.expect("get").expect("row").active);
 }
 
@@ -356,7 +415,13 @@ pub async fn listing_paginates_and_filters_without_caps<S: Store + FaultInjectio
     assert_eq!(all(&*s, &any_env).await.len(), 77);
     let text = ResourceFilter { text: Some("web-22".into()), ..ResourceFilter::tenant(T) };
     let names: Vec<String> = all(&*s, &text).await.into_iter().map(|r| r.doc.name).collect();
-    assert_eq!(names, vec!["Web-22", "Web-220", "Web-221", "Web-222", "Web-223", "Web-224", "Web-225", "Web-226", "Web-227", "Web-228", "Web-229"]);
+    assert_eq!(
+        names,
+        vec![
+            "Web-22", "Web-220", "Web-221", "Web-222", "Web-223", "Web-224", "Web-225", "Web-226", "Web-227",
+            "Web-228", "Web-229"
+        ]
+    );
     assert!(s.list_resources(&ResourceFilter::tenant(T), &PageRequest::first(0)).await.is_err(), "limit 0 is rejected");
     let bad = PageRequest { after: Some("not-a-cursor".into()), limit: 10 };
     assert!(s.list_resources(&ResourceFilter::tenant(T), &bad).await.is_err(), "a bad cursor is rejected");
@@ -373,13 +438,27 @@ pub async fn history_time_window_and_inventory_as_of<S: Store + FaultInjection>(
     let ops: Vec<_> = h.iter().map(|c| (c.key.native_id.as_str(), c.op)).collect();
     assert_eq!(ops, vec![("a", ChangeOp::Updated), ("b", ChangeOp::Deactivated)]);
     // As of t(50): a with size 1 and name a, b active, c not yet there.
-    let past = s.inventory_as_of(&ResourceFilter::tenant(T), t(50), &PageRequest::first(100)).await.expect("as of").items;
-    let mut got: Vec<(String, String, bool, Value)> =
-        past.iter().map(|r| (r.key.native_id.clone(), r.doc.name.clone(), r.active, r.doc.attributes.get("size").cloned().unwrap_or(Value::Null))).collect();
+    let past =
+        s.inventory_as_of(&ResourceFilter::tenant(T), t(50), &PageRequest::first(100)).await.expect("as of").items;
+    let mut got: Vec<(String, String, bool, Value)> = past
+        .iter()
+        .map(|r| {
+            (
+                r.key.native_id.clone(),
+                r.doc.name.clone(),
+                r.active,
+                r.doc.attributes.get("size").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got, vec![("a".into(), "a".into(), true, json!(1)), ("b".into(), "b".into(), true, Value::Null)]);
     // As of t(250): b inactive; a renamed.
-    let active_then = s.inventory_as_of(&ResourceFilter::tenant(T).active(true), t(250), &PageRequest::first(100)).await.expect("as of").items;
+    let active_then = s
+        .inventory_as_of(&ResourceFilter::tenant(T).active(true), t(250), &PageRequest::first(100))
+        .await
+        .expect("as of")
+        .items;
     let names: Vec<_> = active_then.iter().map(|r| r.doc.name.as_str()).collect();
     assert_eq!(names, vec!["a2"]);
 }
@@ -395,7 +474,9 @@ pub async fn duplicate_keys_in_a_batch_last_wins<S: Store + FaultInjection>(s: A
 pub async fn interrupted_batch_leaves_store_as_before<S: Store + FaultInjection>(s: Arc<S>) {
     let base: Vec<_> = (0..10).map(|i| prep(&format!("i-{i}"), "n", json!({"v": 0}))).collect();
     upsert(&*s, "servers", t(0), &base).await;
-    let snapshot = |rs: Vec<crate::model::Resource>| rs.into_iter().map(|r| (r.key.native_id, r.doc, r.version, r.active)).collect::<Vec<_>>();
+    let snapshot = |rs: Vec<crate::model::Resource>| {
+        rs.into_iter().map(|r| (r.key.native_id, r.doc, r.version, r.active)).collect::<Vec<_>>()
+    };
     let before = snapshot(all(&*s, &ResourceFilter::tenant(T)).await);
     let hist_before = changes(&*s, None).await.len();
     let ev_before = events(&*s).await.len();
@@ -403,7 +484,14 @@ pub async fn interrupted_batch_leaves_store_as_before<S: Store + FaultInjection>
     next.extend((10..15).map(|i| prep(&format!("i-{i}"), "n", json!({"v": 1}))));
     s.fail_next_batch_after(7);
     let err = s
-        .upsert_batch(UpsertBatch { tenant: T, connection: C, scope: "servers", run_id: Uuid::now_v7(), at: t(10), items: &next })
+        .upsert_batch(UpsertBatch {
+            tenant: T,
+            connection: C,
+            scope: "servers",
+            run_id: Uuid::now_v7(),
+            at: t(10),
+            items: &next,
+        })
         .await;
     assert!(err.is_err(), "the injected fault fails the batch");
     assert_eq!(snapshot(all(&*s, &ResourceFilter::tenant(T)).await), before, "nothing of the batch was kept");
@@ -447,7 +535,12 @@ fn relay_config() -> RelayConfig {
     RelayConfig {
         batch_size: 7,
         lease_secs: 30,
-        retry: RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(60), jitter: 0.0 },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(60),
+            jitter: 0.0,
+        },
         idle_poll_ms: 10,
     }
 }
@@ -481,7 +574,8 @@ pub async fn outbox_keeps_events_while_sink_is_down<S: Store + FaultInjection + 
     seed_events(&*s, 12).await;
     let clock = FakeClock::new(t(0));
     let publisher = Arc::new(RecordingPublisher::new("sink-b"));
-    let relay = OutboxRelay::new(s.clone(), publisher.clone()).with_config(relay_config()).with_clock(Arc::new(clock.clone()));
+    let relay =
+        OutboxRelay::new(s.clone(), publisher.clone()).with_config(relay_config()).with_clock(Arc::new(clock.clone()));
     publisher.set_down(true);
     let p = relay.run_once().await.expect("pass");
     assert!(p.failed);
@@ -508,7 +602,8 @@ pub async fn outbox_dead_letters_and_replays<S: Store + FaultInjection + 'static
     let clock = FakeClock::new(t(0));
     let publisher = Arc::new(RecordingPublisher::new("sink-c"));
     publisher.reject(all_events[1].event.id);
-    let relay = OutboxRelay::new(s.clone(), publisher.clone()).with_config(relay_config()).with_clock(Arc::new(clock.clone()));
+    let relay =
+        OutboxRelay::new(s.clone(), publisher.clone()).with_config(relay_config()).with_clock(Arc::new(clock.clone()));
     let p = relay.drain().await.expect("drain");
     assert_eq!(p.dead_lettered, 1);
     let p2 = relay.drain().await.expect("drain");
@@ -553,5 +648,7 @@ pub async fn outbox_lease_excludes_a_second_relay<S: Store + FaultInjection + 's
     assert!(matches!(adv, Err(crate::StorageError::LeaseHeld(_))));
     // After expiry the second may take over.
     let later = now + chrono::Duration::seconds(31);
-    s.claim_sink("sink-d", "owner-2", later, later + chrono::Duration::seconds(30)).await.expect("takeover after expiry");
+    s.claim_sink("sink-d", "owner-2", later, later + chrono::Duration::seconds(30))
+        .await
+        .expect("takeover after expiry");
 }

@@ -21,11 +21,18 @@ pub struct PassThroughTranslator;
 
 impl Translator for PassThroughTranslator {
     fn translate(&self, _scope: &Scope, item: &Value) -> Result<Vec<ResourceDraft>, TranslateError> {
-        let id = item.get("id").and_then(Value::as_str).ok_or_else(|| TranslateError::new(item.to_string(), "missing string field `id`"))?;
-        let kind = item.get("kind").and_then(Value::as_str).ok_or_else(|| TranslateError::new(id, "missing string field `kind`"))?;
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TranslateError::new(item.to_string(), "missing string field `id`"))?;
+        let kind = item
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TranslateError::new(id, "missing string field `kind`"))?;
         let mut d = ResourceDraft::new(Kind::new(kind), id, item.get("name").and_then(Value::as_str).unwrap_or(id));
         if let Some(attrs) = item.get("attributes") {
-            d.doc.attributes = attrs.as_object().cloned().ok_or_else(|| TranslateError::new(id, "`attributes` must be an object"))?;
+            d.doc.attributes =
+                attrs.as_object().cloned().ok_or_else(|| TranslateError::new(id, "`attributes` must be an object"))?;
         }
         if let Some(tags) = item.get("tags").and_then(Value::as_object) {
             for (k, v) in tags {
@@ -34,7 +41,8 @@ impl Translator for PassThroughTranslator {
         }
         if let Some(rels) = item.get("relations").and_then(Value::as_array) {
             for r in rels {
-                let rel: Relation = serde_json::from_value(r.clone()).map_err(|e| TranslateError::new(id, format!("bad relation: {e}")))?;
+                let rel: Relation = serde_json::from_value(r.clone())
+                    .map_err(|e| TranslateError::new(id, format!("bad relation: {e}")))?;
                 d.doc.relations.push(rel);
             }
         }
@@ -68,7 +76,11 @@ impl Provider for StaticProvider {
         Ok(self.scopes.iter().map(|(s, _)| s.clone()).collect())
     }
     async fn fetch_page(&self, scope: &Scope, cursor: Option<&Cursor>) -> Result<Page, ProviderError> {
-        let (_, pages) = self.scopes.iter().find(|(s, _)| s == scope).ok_or_else(|| ProviderError::invalid(format!("unknown scope {scope}")))?;
+        let (_, pages) = self
+            .scopes
+            .iter()
+            .find(|(s, _)| s == scope)
+            .ok_or_else(|| ProviderError::invalid(format!("unknown scope {scope}")))?;
         let i: usize = match cursor {
             None => 0,
             Some(c) => c.parse().map_err(|_| ProviderError::invalid(format!("bad cursor `{c}`")))?,
