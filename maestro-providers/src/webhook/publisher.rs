@@ -1,0 +1,138 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use maestro_core::event::kinds;
+use maestro_core::{Event, PublishError, Publisher, Retry};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::config::{WebhookConfig, WebhookMode};
+use crate::util::path_segment;
+
+/// Delivers events over HTTP (see the module doc).
+pub struct WebhookPublisher {
+    name: String,
+    config: WebhookConfig,
+    client: reqwest::Client,
+}
+
+impl WebhookPublisher {
+    /// Build the client.
+    ///
+    /// # Errors
+    /// A header value that is not valid in HTTP, or a TLS backend that cannot start.
+    pub fn new(config: WebhookConfig) -> Result<Self, PublishError> {
+        let name = config.sink_name();
+        let mut headers = HeaderMap::new();
+        for (k, v) in &config.headers {
+            let hn = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| PublishError::rejected(&name, format!("header `{k}`: {e}")))?;
+            let mut hv = HeaderValue::from_str(v).map_err(|_| {
+                PublishError::rejected(&name, format!("header `{k}` has a value that is not valid in HTTP"))
+            })?;
+            hv.set_sensitive(true);
+            headers.insert(hn, hv);
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs_f64(config.timeout_secs))
+            .connect_timeout(Duration::from_secs_f64(config.timeout_secs.min(10.0)))
+            .user_agent(concat!("maestro/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PublishError::rejected(&name, format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { name, config, client })
+    }
+
+    /// What to send for `event`: method, URL and body; `None` to skip it.
+    fn request_for(&self, event: &Event) -> Option<(Method, String, Value)> {
+        match self.config.mode {
+            WebhookMode::Events => {
+                Some((Method::POST, self.config.url.clone(), serde_json::to_value(event).expect("events serialise")))
+            }
+            WebhookMode::Audit => {
+                let key = &event.payload["key"];
+                let kind = key["kind"].as_str()?;
+                let id = key["native_id"].as_str()?;
+                let url = format!(
+                    "{}/audit/{}/{}",
+                    self.config.url.trim_end_matches('/'),
+                    path_segment(&entity(kind)),
+                    path_segment(id)
+                );
+                match event.kind.as_str() {
+                    kinds::RESOURCE_CREATED => Some((Method::POST, url, event.payload["document"].clone())),
+                    kinds::RESOURCE_UPDATED => Some((Method::PUT, url, event.payload["document"].clone())),
+                    kinds::RESOURCE_DEACTIVATED => Some((
+                        Method::PUT,
+                        url,
+                        json!({"active": false, "missing_since": event.payload["missing_since"]}),
+                    )),
+                    kinds::RESOURCE_REACTIVATED => Some((Method::PUT, url, json!({"active": true}))),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// The original collection name of a kind (`server` → `servers`).
+fn entity(kind: &str) -> String {
+    format!("{kind}s")
+}
+
+fn classify(sink: &str, status: StatusCode, retry_after: Option<Duration>) -> PublishError {
+    let msg = format!("HTTP {status}");
+    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        let mut e = PublishError::transient(sink, msg);
+        if let Some(d) = retry_after {
+            e.retry = Retry::After(d);
+        }
+        e
+    } else {
+        PublishError::rejected(sink, msg)
+    }
+}
+
+#[async_trait]
+impl Publisher for WebhookPublisher {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn publish(&self, event: &Event) -> Result<(), PublishError> {
+        let Some((method, url, body)) = self.request_for(event) else {
+            return Ok(());
+        };
+        let resp = self
+            .client
+            .request(method, &url)
+            .header("Idempotency-Key", event.id.to_string())
+            .header("X-Maestro-Event", &event.kind)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "request failed"
+                };
+                let e = e.without_url();
+                PublishError::transient(&self.name, format!("{what}: {e}")).with_source(e)
+            })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Err(classify(&self.name, status, retry_after))
+    }
+}
