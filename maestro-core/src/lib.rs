@@ -75,8 +75,9 @@ pub use provider::{Cursor, Page, Provider};
 pub use publisher::{BatchOutcome, Publisher};
 pub use relay::{OutboxRelay, RelayConfig, RelayPass};
 pub use repository::{
-    Change, ChangeOp, ChangeSet, DeadLetter, HistoryQuery, ItemChange, OutboxCursor, OutboxStore, PageOf, PageRequest,
-    Repository, ResourceFilter, SinkState, SinkStatus, Store, StoredEvent, SweepOutcome, SweepRequest, UpsertBatch,
+    Change, ChangeOp, ChangeSet, DeadLetter, HistoryQuery, ItemChange, LeaseStore, OutboxCursor, OutboxStore, PageOf,
+    PageRequest, Repository, ResourceFilter, SinkState, SinkStatus, Store, StoredEvent, SweepOutcome, SweepRequest,
+    UpsertBatch,
 };
 pub use tracker::{SeenSet, SweepPolicy, Tracker};
 pub use translator::Translator;

@@ -485,9 +485,26 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_status(&self) -> StoreResult<Vec<SinkStatus>>;
 }
 
-/// A store that is both a [`Repository`] and an [`OutboxStore`].
-pub trait Store: Repository + OutboxStore {}
-impl<T: Repository + OutboxStore> Store for T {}
+/// Named, expiring leases: one holder at a time (the active beat, the worker processing an
+/// installation, a relay…).
+///
+/// # Contract
+/// - `try_lease` MUST succeed only if the lease is free, expired at `now`, or already held by
+///   `owner` (then it is renewed to `until`); two concurrent callers MUST NOT both succeed.
+/// - `release_lease` by a non-holder MUST do nothing.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Take or renew `name` for `owner` until `until`. Returns whether `owner` holds it now.
+    async fn try_lease(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool>;
+    /// Give `name` up if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> StoreResult<()>;
+    /// Who holds `name` at `now`, and until when.
+    async fn lease_holder(&self, name: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+}
+
+/// A store that is a [`Repository`], an [`OutboxStore`] and a [`LeaseStore`].
+pub trait Store: Repository + OutboxStore + LeaseStore {}
+impl<T: Repository + OutboxStore + LeaseStore> Store for T {}
 
 /// Stores that can simulate a crash in the middle of a batch, for the atomicity tests of the
 /// shared suite. Production code never calls it.

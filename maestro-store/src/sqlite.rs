@@ -909,3 +909,43 @@ fn dead_letter_from_row(r: &SqliteRow) -> Result<DeadLetter, StorageError> {
         state: r.get("state"),
     })
 }
+
+#[async_trait]
+impl LeaseStore for SqliteStore {
+    async fn try_lease(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "INSERT INTO leases (name, owner, until) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+             WHERE leases.owner = excluded.owner OR leases.until <= ?4",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(micros(until))
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("taking a lease"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM leases WHERE name = ?1 AND owner = ?2")
+            .bind(name)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("releasing a lease"))?;
+        Ok(())
+    }
+
+    async fn lease_holder(&self, name: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT owner, until FROM leases WHERE name = ?1 AND until > ?2")
+            .bind(name)
+            .bind(micros(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("reading a lease"))?;
+        Ok(row.map(|r| (r.get("owner"), from_micros(r.get("until")))))
+    }
+}

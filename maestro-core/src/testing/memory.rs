@@ -54,6 +54,7 @@ struct Inner {
     event_ids: std::collections::HashSet<Uuid>,
     sinks: BTreeMap<String, SinkRow>,
     dead: Vec<DeadLetter>,
+    leases: HashMap<String, (String, DateTime<Utc>)>,
 }
 
 impl Inner {
@@ -603,6 +604,31 @@ impl OutboxStore for MemoryRepository {
                 last_error: s.state.last_error.clone(),
             })
             .collect())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for MemoryRepository {
+    async fn try_lease(&self, name: &str, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<bool> {
+        let mut g = self.inner.lock().expect("poisoned");
+        match g.leases.get(name) {
+            Some((o, u)) if o != owner && *u > now => Ok(false),
+            _ => {
+                g.leases.insert(name.to_string(), (owner.to_string(), until));
+                Ok(true)
+            }
+        }
+    }
+    async fn release_lease(&self, name: &str, owner: &str) -> StoreResult<()> {
+        let mut g = self.inner.lock().expect("poisoned");
+        if g.leases.get(name).is_some_and(|(o, _)| o == owner) {
+            g.leases.remove(name);
+        }
+        Ok(())
+    }
+    async fn lease_holder(&self, name: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        let g = self.inner.lock().expect("poisoned");
+        Ok(g.leases.get(name).filter(|(_, u)| *u > now).cloned())
     }
 }
 

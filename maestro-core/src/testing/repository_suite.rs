@@ -48,6 +48,7 @@ macro_rules! repository_suite {
             outbox_keeps_events_while_sink_is_down,
             outbox_dead_letters_and_replays,
             outbox_lease_excludes_a_second_relay,
+            leases_have_one_holder_and_expire,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -651,4 +652,33 @@ pub async fn outbox_lease_excludes_a_second_relay<S: Store + FaultInjection + 's
     s.claim_sink("sink-d", "owner-2", later, later + chrono::Duration::seconds(30))
         .await
         .expect("takeover after expiry");
+}
+
+/// A lease has one holder; others get it only after expiry or release; racing claims give one
+/// winner.
+pub async fn leases_have_one_holder_and_expire<S: Store + FaultInjection + 'static>(s: Arc<S>) {
+    let now = t(0);
+    let until = t(30);
+    assert!(s.try_lease("beat", "a", now, until).await.expect("lease"));
+    assert!(!s.try_lease("beat", "b", t(10), t(40)).await.expect("lease"), "held by a");
+    assert!(s.try_lease("beat", "a", t(10), t(40)).await.expect("renew"), "the holder renews");
+    assert_eq!(s.lease_holder("beat", t(11)).await.expect("holder"), Some(("a".to_string(), t(40))));
+    assert!(s.try_lease("beat", "b", t(41), t(70)).await.expect("lease"), "expired leases can be taken");
+    s.release_lease("beat", "a").await.expect("release by non-holder is a no-op");
+    assert_eq!(s.lease_holder("beat", t(42)).await.expect("holder").map(|h| h.0), Some("b".to_string()));
+    s.release_lease("beat", "b").await.expect("release");
+    assert_eq!(s.lease_holder("beat", t(42)).await.expect("holder"), None);
+    // Racing claims on a fresh lease: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.try_lease("race", &format!("o{i}"), t(0), t(60)).await.expect("lease") },
+        ));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(winners, 1);
 }
