@@ -1,0 +1,102 @@
+//! Infra and network graphs with the layered layout.
+
+mod common;
+
+use common::{data, parse};
+use maestro_graph::infra::{NodeKind, draw_layered, infra_graph, load_network_json, network_graph};
+use maestro_graph::layered::LayeredOptions;
+use maestro_graph::model::{App, DatacenterRef, Server};
+use maestro_graph::{GraphDefinition, GraphKind, JobStatus, build_graph, load_demo_dir};
+
+fn server(id: &str, zone: &str, apps: &[&str]) -> Server {
+    Server {
+        id: id.into(),
+        name: format!("srv <{id}>"),
+        datacenter: Some(DatacenterRef {
+            name: "AWS".into(),
+            provider: Some("AWS".into()),
+            region: Some("us-east-1".into()),
+            zone: Some(zone.into()),
+        }),
+        applications: apps.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn infra_graph_layers_and_aggregated_dependencies() {
+    let apps = vec![
+        App::new("web", "web").with_dep("api", None).with_dep("db", None),
+        App::new("api", "api").with_dep("db", None),
+        App::new("db", "db & co"),
+    ];
+    let servers = vec![
+        server("s1", "us-east-1a", &["web"]),
+        server("s2", "us-east-1a", &["api"]),
+        server("s3", "us-east-1b", &["db"]),
+    ];
+    let g = infra_graph(&servers, &apps);
+    let l = g.layout(LayeredOptions::default());
+    for (i, n) in g.nodes.iter().enumerate() {
+        let want = match n.kind {
+            NodeKind::Datacenter => 0,
+            NodeKind::Region => 1,
+            NodeKind::Zone => 2,
+            NodeKind::Server => 3,
+            NodeKind::Application => 4,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(l.layer[i], want, "{}", n.id);
+    }
+    // web→db and api→db cross zones a→b: one aggregated link with count 2
+    let za = g.node_index("zone:AWS/us-east-1/us-east-1a").unwrap();
+    let zb = g.node_index("zone:AWS/us-east-1/us-east-1b").unwrap();
+    assert_eq!(g.links, vec![(za, zb, 2)]);
+    let svg = draw_layered(&g, &l).unwrap();
+    let els = parse(&svg);
+    assert_eq!(els.iter().filter(|e| e.tag == "polyline").count(), g.contains.len());
+    assert!(els.iter().any(|e| e.tag == "text" && e.text == "db & co"));
+    assert!(!svg.contains("<s1>"));
+}
+
+#[test]
+fn demo_network_graph_lays_out_and_draws() {
+    let net = load_network_json(data("demo/network.json")).unwrap();
+    let g = network_graph(&net);
+    assert!(g.nodes.iter().any(|n| n.kind == NodeKind::Subnet));
+    let l = g.layout(LayeredOptions::default());
+    assert_eq!(l.crossings, 0, "a containment forest needs no crossing");
+    for (a, b) in &g.contains {
+        assert_eq!(l.layer[*b], l.layer[*a] + 1);
+    }
+    let svg = draw_layered(&g, &l).unwrap();
+    let els = parse(&svg);
+    let root = &els[0];
+    let w: f64 = root.attrs["width"].parse().unwrap();
+    let h: f64 = root.attrs["height"].parse().unwrap();
+    let rects: Vec<_> = els.iter().filter(|e| e.tag == "rect").collect();
+    assert_eq!(rects.len(), g.nodes.len());
+    for r in rects {
+        let x: f64 = r.attrs["x"].parse().unwrap();
+        let y: f64 = r.attrs["y"].parse().unwrap();
+        assert!(x >= 0.0 && y >= 0.0 && x + 170.0 <= w && y + 34.0 <= h);
+    }
+    insta::assert_snapshot!("network_demo", svg);
+}
+
+#[test]
+fn infra_job_for_a_demo_definition() {
+    let d = load_demo_dir(data("demo")).unwrap();
+    let def = GraphDefinition {
+        kind: GraphKind::Infra,
+        ..d.graphs.iter().find(|g| g.name == "Discovery - Architecture").unwrap().clone()
+    };
+    let job = build_graph(&d.inventory, &def);
+    assert_eq!(job.status, JobStatus::Finished, "{}", job.msg);
+    let r = job.infra.unwrap();
+    // demo servers have no datacenter: one unknown datacenter/region/zone chain
+    assert_eq!(r.graph.nodes.iter().filter(|n| n.kind == NodeKind::Datacenter).count(), 1);
+    assert!(r.graph.nodes.iter().filter(|n| n.kind == NodeKind::Server).count() > 10);
+    assert_eq!(r.layout.layers, 5);
+    assert!(r.svg.starts_with("<svg"));
+}
