@@ -234,6 +234,9 @@ pub struct RunJob<'a> {
     pub translator: &'a dyn Translator,
 }
 
+/// The batch being written in the background, with its items (returned for seen-marking).
+type InFlight = Option<tokio::task::JoinHandle<(Result<ChangeSet, String>, Vec<PreparedResource>)>>;
+
 /// Drives runs against a repository.
 ///
 /// ```
@@ -388,6 +391,7 @@ impl Pipeline {
         let _enter = span.enter();
         let mut seen = SeenSet::new();
         let mut buffer: Vec<PreparedResource> = Vec::with_capacity(self.config.batch_size);
+        let mut writer: InFlight = None;
         let mut cursor: Option<Cursor> = None;
         let volatile = job.translator.volatile_keys();
         let salt = job.translator.version();
@@ -452,7 +456,8 @@ impl Pipeline {
                     }
                 }
                 if buffer.len() >= self.config.batch_size {
-                    if let Err(e) = self.flush(job, &local, run_id, &mut buffer, &mut seen, &mut rep).await {
+                    if let Err(e) = self.flush(job, &local, run_id, &mut buffer, &mut writer, &mut seen, &mut rep).await
+                    {
                         rep.error = Some(e);
                         rep.outcome = ScopeOutcome::Failed;
                         break;
@@ -469,7 +474,14 @@ impl Pipeline {
             }
         }
         if rep.outcome != ScopeOutcome::Failed {
-            if let Err(e) = self.flush(job, &local, run_id, &mut buffer, &mut seen, &mut rep).await {
+            if let Err(e) = self.flush(job, &local, run_id, &mut buffer, &mut writer, &mut seen, &mut rep).await {
+                rep.error = Some(e);
+                rep.outcome = ScopeOutcome::Failed;
+            }
+        }
+        // The last batch (or the one in flight when the scope failed) must be accounted for.
+        if let Err(e) = Self::settle(&mut writer, &mut seen, &mut rep).await {
+            if rep.outcome != ScopeOutcome::Failed {
                 rep.error = Some(e);
                 rep.outcome = ScopeOutcome::Failed;
             }
@@ -516,35 +528,55 @@ impl Pipeline {
         rep
     }
 
+    /// Hand the buffer to the writer: waits for the previous batch (at most one in flight, so
+    /// translation of the next batch overlaps the database write of this one), then starts
+    /// writing this one.
     async fn flush(
         &self,
         job: &RunJob<'_>,
         scope: &str,
         run_id: Uuid,
         buffer: &mut Vec<PreparedResource>,
+        writer: &mut InFlight,
         seen: &mut SeenSet,
         rep: &mut ScopeReport,
     ) -> Result<(), String> {
+        Self::settle(writer, seen, rep).await?;
         if buffer.is_empty() {
             return Ok(());
         }
+        let items = std::mem::replace(buffer, Vec::with_capacity(self.config.batch_size));
+        let repo = self.repo.clone();
+        let policy = self.config.retry;
+        let (tenant, connection, scope) = (job.tenant.to_string(), job.connection.to_string(), scope.to_string());
         let at = self.clock.now();
-        let repo = &self.repo;
-        let items: &[PreparedResource] = buffer;
-        let result = retry(&self.config.retry, |_| {
-            repo.upsert_batch(UpsertBatch { tenant: job.tenant, connection: job.connection, scope, run_id, at, items })
-        })
-        .await;
-        match result {
-            Ok(cs) => {
-                rep.changes.add(&cs);
-                for it in buffer.iter() {
-                    seen.mark_seen(&it.kind, &it.native_id);
-                }
-                buffer.clear();
-                Ok(())
-            }
-            Err(e) => Err(format!("writing a batch of {} resources failed: {e}", buffer.len())),
+        *writer = Some(tokio::spawn(async move {
+            let result = retry(&policy, |_| {
+                repo.upsert_batch(UpsertBatch {
+                    tenant: &tenant,
+                    connection: &connection,
+                    scope: &scope,
+                    run_id,
+                    at,
+                    items: &items,
+                })
+            })
+            .await
+            .map_err(|e| format!("writing a batch of {} resources failed: {e}", items.len()));
+            (result, items)
+        }));
+        Ok(())
+    }
+
+    /// Wait for the batch in flight, if any, and account for it.
+    async fn settle(writer: &mut InFlight, seen: &mut SeenSet, rep: &mut ScopeReport) -> Result<(), String> {
+        let Some(handle) = writer.take() else { return Ok(()) };
+        let (result, items) = handle.await.map_err(|e| format!("the batch writer stopped: {e}"))?;
+        let cs = result?;
+        rep.changes.add(&cs);
+        for it in &items {
+            seen.mark_seen(&it.kind, &it.native_id);
         }
+        Ok(())
     }
 }

@@ -176,6 +176,14 @@ impl OutboxRelay {
         }
     }
 
+    /// Give the sink's lease up (another relay may take over at once).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn release(&self) -> Result<(), StorageError> {
+        self.store.release_sink(self.publisher.name(), &self.owner).await
+    }
+
     /// Run until `shutdown` resolves, sleeping while idle or backing off, then release the lease.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), StorageError> {
         tokio::pin!(shutdown);

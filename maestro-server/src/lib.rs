@@ -1,1 +1,9 @@
-//! server
+//! The maestro reference binary as a library: configuration loading, the CLI subcommands
+//! (`run`, `demo`, `resources`, `history`, `outbox`) and progress display. `main.rs` only parses
+//! arguments and sets up logging.
+//!
+//! Later work adds the REST API (`serve`), the scheduler (`beat`) and workers (`worker`).
+
+pub mod commands;
+pub mod config;
+pub mod progress;

@@ -1,1 +1,135 @@
-fn main() {}
+//! `maestro`: run collection pipelines from the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use maestro_core::{Kind, ResourceFilter, ResourceKey};
+use maestro_server::commands::{self, OutboxAction};
+use maestro_server::config::RunConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "maestro",
+    version,
+    about = "Scheduled collection pipelines: collect, normalise, track changes, store, tell others."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every source of a config file once, then deliver the outbox to its publishers.
+    Run {
+        /// The config file (YAML or JSON).
+        config: PathBuf,
+    },
+    /// Import the demo dataset into a SQLite file three times: first import, unchanged, one removal.
+    Demo {
+        /// Working directory for the database, the inventory copy and the events file.
+        #[arg(long, default_value = "maestro-demo")]
+        dir: PathBuf,
+    },
+    /// List resources.
+    Resources {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        /// Tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only active (true) or inactive (false) resources.
+        #[arg(long)]
+        active: Option<bool>,
+        /// Only names containing this text.
+        #[arg(long)]
+        text: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show the change history of one resource.
+    History {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        /// Tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Connection.
+        connection: String,
+        /// Kind.
+        kind: String,
+        /// Native id.
+        id: String,
+    },
+    /// Inspect the outbox: backlog per sink, dead letters, replay.
+    Outbox {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        #[command(subcommand)]
+        action: OutboxCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCmd {
+    /// Backlog, delivered and dead counts per sink.
+    Status,
+    /// List dead letters.
+    Dead {
+        /// Only this sink.
+        #[arg(long)]
+        sink: Option<String>,
+    },
+    /// Deliver a dead letter again.
+    Replay {
+        /// Dead letter id.
+        id: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MAESTRO_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Run { config } => {
+            let config = match RunConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(64);
+                }
+            };
+            let reports = commands::run(config, &mut out).await?;
+            std::process::exit(commands::exit_code(&reports));
+        }
+        Command::Demo { dir } => commands::demo(&dir, &mut out).await,
+        Command::Resources { database, tenant, kind, active, text, limit } => {
+            let filter = ResourceFilter { kind: kind.map(Kind::new), active, text, ..ResourceFilter::tenant(tenant) };
+            commands::list_resources(&database, filter, limit, &mut out).await
+        }
+        Command::History { database, tenant, connection, kind, id } => {
+            commands::history(&database, ResourceKey::new(tenant, connection, Kind::new(kind), id), &mut out).await
+        }
+        Command::Outbox { database, action } => {
+            let action = match action {
+                OutboxCmd::Status => OutboxAction::Status,
+                OutboxCmd::Dead { sink } => OutboxAction::Dead { sink },
+                OutboxCmd::Replay { id } => OutboxAction::Replay { id },
+            };
+            commands::outbox(&database, action, &mut out).await
+        }
+    }
+}

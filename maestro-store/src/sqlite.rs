@@ -52,7 +52,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", "-16384")
             .pragma("temp_store", "memory");
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
@@ -173,7 +173,7 @@ impl Repository for SqliteStore {
             let keys: Vec<(&str, &str)> = chunk.iter().map(|i| (i.kind.as_str(), i.native_id.as_str())).collect();
             let rows = sqlx::query(
                 "SELECT r.id, r.kind, r.native_id, r.checksum, r.active, r.missed_runs, r.scope, r.version \
-                 FROM json_each(?3) j JOIN resources r ON r.tenant = ?1 AND r.connection = ?2 \
+                 FROM json_each(?3) j CROSS JOIN resources r ON r.tenant = ?1 AND r.connection = ?2 \
                  AND r.kind = (j.value ->> 0) AND r.native_id = (j.value ->> 1)",
             )
             .bind(batch.tenant)
