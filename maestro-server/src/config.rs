@@ -196,7 +196,7 @@ publishers:
                 "colour",
                 "database",
                 "tenant",
-                "pipeline",
+                "pipeline.retries",
                 "sources[0].paths[0]",
                 "sources[1].type",
                 "sources[2].type",
@@ -210,7 +210,7 @@ publishers:
     #[test]
     fn a_valid_config_loads() {
         let v: Value = serde_yaml_ng::from_str(
-            "database: sqlite::memory:\ntenant: acme\nsources:\n  - {type: file, connection: c, paths: [x.json]}\npublishers:\n  - {type: jsonl, path: '-'}\n",
+            "database: 'sqlite::memory:'\ntenant: acme\nsources:\n  - {type: file, connection: c, paths: [x.json]}\npublishers:\n  - {type: jsonl, path: '-'}\n",
         )
         .unwrap();
         let c = RunConfig::from_value(&v).unwrap_or_else(|e| panic!("{e}"));

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Make sure the services and tools the test suite talks to are up, and export their addresses.
+# Source it (`. scripts/services.sh`) so the exports reach the caller. Starts only what is
+# missing; safe to run again.
+set -u
+
+say() { printf '[services] %s\n' "$*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # port, seconds
+  local i
+  for i in $(seq 1 "$2"); do port_open "$1" && return 0; sleep 1; done
+  return 1
+}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  if [ -z "${_apt_updated:-}" ]; then as_root apt-get update -qq >/dev/null 2>&1 || true; _apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL (trust auth on loopback).
+if ! port_open 5432; then
+  say "PostgreSQL is not listening on 127.0.0.1:5432; starting it"
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then apt_install postgresql; fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  wait_port 5432 30 || { say "PostgreSQL did not start: start it with pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start"; return 1 2>/dev/null || exit 1; }
+fi
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# Test schemas of earlier runs.
+if command -v psql >/dev/null 2>&1; then
+  psql "$DATABASE_URL" -qAt -c "SELECT 'DROP SCHEMA ' || nspname || ' CASCADE;' FROM pg_namespace WHERE nspname LIKE 'maestro_test_%' OR nspname LIKE 'bench_%'" 2>/dev/null \
+    | psql "$DATABASE_URL" -q >/dev/null 2>&1 || true
+fi
+
+# rsvg-convert renders the graph SVGs in the graph tests.
+if ! command -v rsvg-convert >/dev/null 2>&1; then
+  say "installing librsvg2-bin (rsvg-convert)"
+  apt_install librsvg2-bin || say "could not install librsvg2-bin"
+fi
+
+# moto's server: the AWS API on loopback, for the AWS provider tests.
+export MAESTRO_MOTO_URL="${MAESTRO_MOTO_URL:-http://127.0.0.1:5055}"
+moto_port="${MAESTRO_MOTO_URL##*:}"
+if ! port_open "$moto_port"; then
+  if ! command -v moto_server >/dev/null 2>&1; then
+    say "installing moto[server] from PyPI"
+    python3 -m pip install -q "moto[server]" boto3 >/dev/null 2>&1 || say "could not install moto"
+  fi
+  if command -v moto_server >/dev/null 2>&1; then
+    say "starting moto_server on 127.0.0.1:$moto_port"
+    nohup moto_server -H 127.0.0.1 -p "$moto_port" >/tmp/maestro-moto.log 2>&1 &
+    wait_port "$moto_port" 30 || say "moto_server did not start (see /tmp/maestro-moto.log)"
+  fi
+fi
