@@ -37,17 +37,16 @@ if ! command -v rsvg-convert >/dev/null 2>&1; then
   apt_install librsvg2-bin || say "could not install librsvg2-bin"
 fi
 
-# moto's server: the AWS API on loopback, for the AWS provider tests.
+# moto's server: the AWS API on loopback, for the AWS provider tests; boto3 builds their scenario.
 export MAESTRO_MOTO_URL="${MAESTRO_MOTO_URL:-http://127.0.0.1:5055}"
+export MAESTRO_PYTHON="${MAESTRO_PYTHON:-python3}"
 moto_port="${MAESTRO_MOTO_URL##*:}"
+if ! "$MAESTRO_PYTHON" -c "import boto3, moto.server" >/dev/null 2>&1; then
+  say "installing moto[server] and boto3 from PyPI"
+  "$MAESTRO_PYTHON" -m pip install -q "moto[server]" boto3 >/dev/null 2>&1 || say "could not install moto/boto3"
+fi
 if ! port_open "$moto_port"; then
-  if ! command -v moto_server >/dev/null 2>&1; then
-    say "installing moto[server] from PyPI"
-    python3 -m pip install -q "moto[server]" boto3 >/dev/null 2>&1 || say "could not install moto"
-  fi
-  if command -v moto_server >/dev/null 2>&1; then
-    say "starting moto_server on 127.0.0.1:$moto_port"
-    nohup moto_server -H 127.0.0.1 -p "$moto_port" >/tmp/maestro-moto.log 2>&1 &
-    wait_port "$moto_port" 30 || say "moto_server did not start (see /tmp/maestro-moto.log)"
-  fi
+  say "starting moto's server on 127.0.0.1:$moto_port"
+  nohup "$MAESTRO_PYTHON" -m moto.server -H 127.0.0.1 -p "$moto_port" >/tmp/maestro-moto.log 2>&1 &
+  wait_port "$moto_port" 60 || say "moto's server did not start (see /tmp/maestro-moto.log)"
 fi

@@ -5,8 +5,11 @@
 //! | type | kind | feature |
 //! |---|---|---|
 //! | `file` | provider: inventory files (the original File template, JSON or YAML) | `file` |
+//! | `aws` | provider: AWS APIs over a lean SigV4 client, declarative YAML mapping rules | `aws` |
+//! | `tix` | processor: TiX report files → `tix.result` events (a library API, not a resource provider) | `tix` |
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
+//! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
 //!
 //! # Example
 //! ```
@@ -17,10 +20,16 @@
 //! assert!(errors.is_empty() && source.is_some());
 //! ```
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
+#[cfg(feature = "tix")]
+pub mod tix;
+#[cfg(feature = "tix")]
+pub mod tix_api;
 pub mod util;
 #[cfg(feature = "webhook")]
 pub mod webhook;
@@ -47,6 +56,8 @@ pub type Factory<T> = fn(tenant: &str, config: &Value, path: &str, errors: &mut 
 pub static PROVIDERS: &[(&str, Factory<Source>)] = &[
     #[cfg(feature = "file")]
     ("file", file::build),
+    #[cfg(feature = "aws")]
+    ("aws", aws::build),
 ];
 
 /// Every publisher, by config `type`.
@@ -55,6 +66,8 @@ pub static PUBLISHERS: &[(&str, Factory<Arc<dyn Publisher>>)] = &[
     ("webhook", webhook::build),
     #[cfg(feature = "jsonl")]
     ("jsonl", jsonl::build),
+    #[cfg(feature = "tix")]
+    ("tix_api", tix_api::build),
 ];
 
 fn dispatch<T>(
