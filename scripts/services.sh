@@ -31,6 +31,15 @@ if command -v psql >/dev/null 2>&1; then
     | psql "$DATABASE_URL" -q >/dev/null 2>&1 || true
 fi
 
+# RabbitMQ (guest/guest on loopback), for the scheduler's broker-backed job queue.
+if ! port_open 5672; then
+  say "RabbitMQ is not listening on 127.0.0.1:5672; starting it"
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then apt_install rabbitmq-server || say "could not install rabbitmq-server"; fi
+  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 as_root env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached >/dev/null 2>&1 || true
+  wait_port 5672 60 || say "RabbitMQ did not start: start it with RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached"
+fi
+export MAESTRO_BROKER_URL="${MAESTRO_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
 # rsvg-convert renders the graph SVGs in the graph tests.
 if ! command -v rsvg-convert >/dev/null 2>&1; then
   say "installing librsvg2-bin (rsvg-convert)"

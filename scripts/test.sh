@@ -13,8 +13,8 @@ fi
 echo "[test] cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "[test] unit and integration tests (DATABASE_URL and MAESTRO_MOTO_URL point at the local services)"
-cargo nextest run --workspace --no-fail-fast
+echo "[test] unit and integration tests (DATABASE_URL, MAESTRO_BROKER_URL and MAESTRO_MOTO_URL point at the local services)"
+cargo nextest run --workspace --features maestro-core/rabbitmq --no-fail-fast
 
 echo "[test] doc tests"
-cargo test --workspace --doc
+cargo test --workspace --features maestro-core/rabbitmq --doc

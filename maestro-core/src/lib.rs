@@ -51,6 +51,7 @@ pub mod provider;
 pub mod publisher;
 pub mod relay;
 pub mod repository;
+pub mod scheduler;
 pub mod sync;
 pub mod tracker;
 pub mod translator;
@@ -78,6 +79,10 @@ pub use repository::{
     Change, ChangeOp, ChangeSet, DeadLetter, HistoryQuery, ItemChange, LeaseStore, OutboxCursor, OutboxStore, PageOf,
     PageRequest, Repository, ResourceFilter, SinkState, SinkStatus, Store, StoredEvent, SweepOutcome, SweepRequest,
     UpsertBatch,
+};
+pub use scheduler::{
+    Beat, BeatConfig, JobQueue, JobRecord, JobRegistry, JobState, QueueConfig, Schedule, ScheduleStore, SchedulerError,
+    StoreQueue, Trigger, Worker, WorkerConfig,
 };
 pub use tracker::{SeenSet, SweepPolicy, Tracker};
 pub use translator::Translator;

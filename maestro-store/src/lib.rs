@@ -20,7 +20,9 @@
 mod common;
 mod plan;
 mod postgres;
+mod postgres_scheduler;
 mod sqlite;
+mod sqlite_scheduler;
 
 use std::sync::Arc;
 

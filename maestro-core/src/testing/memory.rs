@@ -118,6 +118,16 @@ impl Inner {
 pub struct MemoryRepository {
     inner: Mutex<Inner>,
     fail_after: AtomicUsize,
+    sched: Mutex<SchedInner>,
+}
+
+/// Scheduler state: schedules (with their trigger at upsert time), slot claims, jobs in
+/// insertion order.
+#[derive(Debug, Default)]
+struct SchedInner {
+    schedules: BTreeMap<(String, String), crate::scheduler::Schedule>,
+    slots: HashMap<(String, String, DateTime<Utc>), String>,
+    jobs: Vec<crate::scheduler::JobRecord>,
 }
 
 impl MemoryRepository {
@@ -632,9 +642,189 @@ impl LeaseStore for MemoryRepository {
     }
 }
 
+#[async_trait]
+impl crate::scheduler::ScheduleStore for MemoryRepository {
+    async fn upsert_schedule(&self, schedule: &crate::scheduler::Schedule) -> StoreResult<()> {
+        let mut g = self.sched.lock().expect("poisoned");
+        let key = (schedule.tenant.clone(), schedule.name.clone());
+        let mut new = schedule.clone();
+        match g.schedules.get(&key) {
+            Some(old) if old.trigger == new.trigger => {
+                new.last_slot = old.last_slot;
+                new.next_slot = old.next_slot;
+            }
+            Some(old) => {
+                new.last_slot = old.last_slot;
+                new.next_slot = None;
+            }
+            None => {
+                new.last_slot = None;
+                new.next_slot = None;
+            }
+        }
+        g.schedules.insert(key, new);
+        Ok(())
+    }
+    async fn get_schedule(&self, tenant: &str, name: &str) -> StoreResult<Option<crate::scheduler::Schedule>> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.schedules.get(&(tenant.to_string(), name.to_string())).cloned())
+    }
+    async fn list_schedules(&self, tenant: Option<&str>) -> StoreResult<Vec<crate::scheduler::Schedule>> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.schedules.values().filter(|s| tenant.is_none_or(|t| s.tenant == t)).cloned().collect())
+    }
+    async fn delete_schedule(&self, tenant: &str, name: &str) -> StoreResult<bool> {
+        let mut g = self.sched.lock().expect("poisoned");
+        Ok(g.schedules.remove(&(tenant.to_string(), name.to_string())).is_some())
+    }
+    async fn due(&self, now: DateTime<Utc>) -> StoreResult<Vec<crate::scheduler::Schedule>> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.schedules.values().filter(|s| s.enabled && s.next_slot.is_none_or(|n| n <= now)).cloned().collect())
+    }
+    async fn advance_schedule(
+        &self,
+        tenant: &str,
+        name: &str,
+        last_slot: Option<DateTime<Utc>>,
+        next_slot: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut g = self.sched.lock().expect("poisoned");
+        if let Some(s) = g.schedules.get_mut(&(tenant.to_string(), name.to_string()))
+            && s.next_slot.is_none_or(|n| n < next_slot)
+        {
+            s.next_slot = Some(next_slot);
+            if last_slot.is_some() {
+                s.last_slot = last_slot;
+            }
+        }
+        Ok(())
+    }
+    async fn claim_slot(
+        &self,
+        tenant: &str,
+        name: &str,
+        slot: DateTime<Utc>,
+        beat: &str,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut g = self.sched.lock().expect("poisoned");
+        let key = (tenant.to_string(), name.to_string(), slot);
+        if g.slots.contains_key(&key) {
+            return Ok(false);
+        }
+        g.slots.insert(key, beat.to_string());
+        Ok(true)
+    }
+    async fn enqueue_job(&self, job: &crate::scheduler::JobRecord) -> StoreResult<bool> {
+        let mut g = self.sched.lock().expect("poisoned");
+        if g.jobs.iter().any(|j| j.id == job.id) {
+            return Ok(false);
+        }
+        g.jobs.push(job.clone());
+        Ok(true)
+    }
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<crate::scheduler::JobRecord>> {
+        use crate::scheduler::JobState;
+        let mut g = self.sched.lock().expect("poisoned");
+        let ready = |j: &crate::scheduler::JobRecord| match j.state {
+            JobState::Enqueued | JobState::Failed => j.available_at <= now,
+            JobState::Running => j.lease_until.is_some_and(|l| l <= now),
+            _ => false,
+        };
+        // Oldest `available_at` first, insertion order among equals.
+        let Some(idx) = g
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| ready(j))
+            .min_by_key(|(i, j)| (j.available_at, *i))
+            .map(|(i, _)| i)
+        else {
+            return Ok(None);
+        };
+        let j = &mut g.jobs[idx];
+        j.state = JobState::Running;
+        j.attempts += 1;
+        j.worker = Some(worker.to_string());
+        j.lease_until = Some(lease_until);
+        j.started_at = Some(now);
+        Ok(Some(j.clone()))
+    }
+    async fn finish_job(
+        &self,
+        id: &str,
+        worker: &str,
+        finish: &crate::scheduler::JobFinish,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        use crate::scheduler::{JobFinish, JobState};
+        let mut g = self.sched.lock().expect("poisoned");
+        let Some(j) = g
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == id && j.state == JobState::Running && j.worker.as_deref() == Some(worker))
+        else {
+            return Ok(false);
+        };
+        j.lease_until = None;
+        match finish {
+            JobFinish::Succeeded => {
+                j.state = JobState::Succeeded;
+                j.finished_at = Some(now);
+                j.last_error = None;
+            }
+            JobFinish::Retry { at, error } => {
+                j.state = JobState::Failed;
+                j.available_at = *at;
+                j.last_error = Some(error.clone());
+            }
+            JobFinish::Dead { error } => {
+                j.state = JobState::Dead;
+                j.finished_at = Some(now);
+                j.last_error = Some(error.clone());
+            }
+        }
+        Ok(true)
+    }
+    async fn get_job(&self, id: &str) -> StoreResult<Option<crate::scheduler::JobRecord>> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.jobs.iter().find(|j| j.id == id).cloned())
+    }
+    async fn list_jobs(&self, filter: &crate::scheduler::JobFilter) -> StoreResult<Vec<crate::scheduler::JobRecord>> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.jobs
+            .iter()
+            .filter(|j| filter.tenant.as_ref().is_none_or(|t| &j.tenant == t))
+            .filter(|j| filter.schedule.as_ref().is_none_or(|s| j.schedule.as_ref() == Some(s)))
+            .filter(|j| filter.state.is_none_or(|s| j.state == s))
+            .take(filter.limit.map_or(usize::MAX, |l| l as usize))
+            .cloned()
+            .collect())
+    }
+    async fn unfinished_jobs(&self, tenant: &str, name: &str) -> StoreResult<u64> {
+        let g = self.sched.lock().expect("poisoned");
+        Ok(g.jobs
+            .iter()
+            .filter(|j| j.tenant == tenant && j.schedule.as_deref() == Some(name) && !j.state.is_final())
+            .count() as u64)
+    }
+}
+
 #[cfg(test)]
 mod suite {
     use super::MemoryRepository;
     use std::sync::Arc;
     crate::repository_suite!(async { Arc::new(MemoryRepository::new()) });
+}
+
+#[cfg(test)]
+mod scheduler_suite {
+    use super::MemoryRepository;
+    use std::sync::Arc;
+    crate::scheduler_suite!(async { Arc::new(MemoryRepository::new()) });
 }

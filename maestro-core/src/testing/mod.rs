@@ -6,6 +6,7 @@ mod contract;
 mod memory;
 mod publisher;
 pub mod repository_suite;
+pub mod scheduler_suite;
 mod sources;
 
 pub use contract::{assert_provider_contract, assert_publisher_contract, sample_events};
