@@ -232,8 +232,14 @@ impl Repository for PostgresStore {
         // to a generic plan that cannot see the array size and hash-joins it against the whole
         // key index (O(table) per batch). During a first sync the table also grows faster than
         // its statistics. Plan each execution for its arguments and keep it on the key index.
-        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await.map_err(db_err("tuning the batch transaction"))?;
-        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.map_err(db_err("tuning the batch transaction"))?;
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("tuning the batch transaction"))?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("tuning the batch transaction"))?;
 
         let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
         let ids: Vec<&str> = items.iter().map(|i| i.native_id.as_str()).collect();
