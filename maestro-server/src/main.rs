@@ -68,6 +68,33 @@ enum Command {
         /// Native id.
         id: String,
     },
+    /// Draw a business (or infra) graph of a tenant's applications as SVG (and GraphML).
+    Graph {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        /// Tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// `business` or `infra`.
+        #[arg(long, default_value = "business")]
+        kind: String,
+        /// Entry application (repeatable).
+        #[arg(long = "app")]
+        apps: Vec<String>,
+        /// System whose entries to use (repeatable).
+        #[arg(long = "system")]
+        systems: Vec<String>,
+        /// Client whose systems to use (repeatable).
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        /// SVG output file.
+        #[arg(long, default_value = "graph.svg")]
+        out: PathBuf,
+        /// GraphML output file (business graphs).
+        #[arg(long)]
+        graphml: Option<PathBuf>,
+    },
     /// Inspect the outbox: backlog per sink, dead letters, replay.
     Outbox {
         /// Database URL.
@@ -122,6 +149,21 @@ async fn main() -> Result<()> {
         }
         Command::History { database, tenant, connection, kind, id } => {
             commands::history(&database, ResourceKey::new(tenant, connection, Kind::new(kind), id), &mut out).await
+        }
+        Command::Graph { database, tenant, kind, apps, systems, clients, out: svg, graphml } => {
+            let kind = match kind.as_str() {
+                "business" | "bussiness" => maestro_graph::GraphKind::Business,
+                "infra" => maestro_graph::GraphKind::Infra,
+                other => anyhow::bail!("unknown graph kind `{other}`: business or infra"),
+            };
+            let args =
+                maestro_server::graph::GraphArgs { database, tenant, kind, apps, systems, clients, out: svg, graphml };
+            let status = maestro_server::graph::graph(args, &mut out).await?;
+            match status {
+                maestro_graph::JobStatus::Error => std::process::exit(1),
+                maestro_graph::JobStatus::Warning => std::process::exit(2),
+                _ => Ok(()),
+            }
         }
         Command::Outbox { database, action } => {
             let action = match action {

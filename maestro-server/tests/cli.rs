@@ -30,6 +30,30 @@ fn demo_shows_create_unchanged_and_one_deactivation() {
     let out = maestro().args(["outbox", "--database", &db, "status"]).output().unwrap();
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("backlog 0") && status.contains("delivered 394"), "{status}");
+    // And the stored inventory draws as a business graph.
+    let svg = dir.path().join("g.svg");
+    let graphml = dir.path().join("g.graphml");
+    let out = maestro()
+        .args(["graph", "--database", &db, "--tenant", "demo", "--app", "WebServer Maestro", "--out"])
+        .arg(&svg)
+        .arg("--graphml")
+        .arg(&graphml)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Finished") && text.contains("12 applications"), "{text}");
+    let drawing = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawing.starts_with("<svg") && drawing.contains("WebServer"), "not the expected SVG");
+    assert!(std::fs::read_to_string(&graphml).unwrap().contains("<graphml"));
+    let out = maestro()
+        .args(["graph", "--database", &db, "--tenant", "demo", "--app", "no such app", "--out"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "an unknown entry is a warning status: {text}");
+    assert!(text.contains("Warning") && text.contains("no applications found"), "{text}");
 }
 
 #[test]
