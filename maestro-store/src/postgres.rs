@@ -228,10 +228,11 @@ impl Repository for PostgresStore {
         let fail_after = self.fail_after.swap(0, Ordering::SeqCst);
         let mut tx = self.tx().await?;
         lock_connection(&mut tx, batch.tenant, batch.connection).await?;
-        // The key lookup is a prepared statement; after a few executions PostgreSQL may switch
-        // to a generic plan that cannot see the array size and hash-joins it against the whole
-        // key index (O(table) per batch). During a first sync the table also grows faster than
-        // its statistics. Plan each execution for its arguments and keep it on the key index.
+        // The key lookup must probe the key index once per item. Left to itself the planner
+        // hash-joins the keys against the whole table or index (O(table) per batch): a generic
+        // plan cannot see the array size, and during a first sync the table grows faster than
+        // its statistics. LATERAL makes it a per-key probe; these settings keep the probe on the
+        // index and plan each execution for its arguments.
         sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
             .execute(&mut *tx)
             .await
@@ -246,7 +247,8 @@ impl Repository for PostgresStore {
         let rows = sqlx::query(
             "SELECT r.id, r.kind, r.native_id, r.checksum, r.active, r.missed_runs, r.scope, r.version \
              FROM UNNEST($3::text[], $4::text[]) AS k(kind, native_id) \
-             JOIN resources r ON r.tenant = $1 AND r.connection = $2 AND r.kind = k.kind AND r.native_id = k.native_id",
+             CROSS JOIN LATERAL (SELECT * FROM resources x WHERE x.tenant = $1 AND x.connection = $2 \
+                                 AND x.kind = k.kind AND x.native_id = k.native_id LIMIT 1) r",
         )
         .bind(batch.tenant)
         .bind(batch.connection)
