@@ -34,9 +34,12 @@
 //! # }
 //! ```
 //!
+//! - [`scheduler`] — schedules as data, beats that fire each slot once, job queues and workers.
+//!
 //! # Feature flags
 //! - `testing`: [`testing`] — in-memory repository, recording publisher, static provider, fake
-//!   clock, contract-test helpers and the shared repository test suite.
+//!   clock, contract-test helpers and the shared repository and scheduler test suites.
+//! - `rabbitmq`: a RabbitMQ job queue for the scheduler (`lapin`).
 
 pub mod checksum;
 pub mod clock;
