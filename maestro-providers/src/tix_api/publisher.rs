@@ -1,8 +1,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use maestro_core::{Event, PublishError, Publisher, Retry};
-use reqwest::StatusCode;
+
+use crate::util::http::{check_response, send_error};
+use maestro_core::{Event, PublishError, Publisher};
 use serde_json::Value;
 
 use super::config::TixApiConfig;
@@ -84,19 +85,6 @@ impl TixApiPublisher {
     }
 }
 
-fn classify(sink: &str, status: StatusCode, retry_after: Option<Duration>) -> PublishError {
-    let msg = format!("HTTP {status}");
-    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        let mut e = PublishError::transient(sink, msg);
-        if let Some(d) = retry_after {
-            e.retry = Retry::After(d);
-        }
-        e
-    } else {
-        PublishError::rejected(sink, msg)
-    }
-}
-
 #[async_trait]
 impl Publisher for TixApiPublisher {
     fn name(&self) -> &str {
@@ -116,27 +104,7 @@ impl Publisher for TixApiPublisher {
         if let (Some(user), Some(password)) = (&self.config.user, &self.config.password) {
             builder = builder.basic_auth(user, Some(password));
         }
-        let resp = builder.send().await.map_err(|e| {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            };
-            let e = e.without_url();
-            PublishError::transient(&self.name, format!("{what}: {e}")).with_source(e)
-        })?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        Err(classify(&self.name, status, retry_after))
+        let resp = builder.send().await.map_err(|e| send_error(&self.name, e))?;
+        check_response(&self.name, &resp)
     }
 }

@@ -1,5 +1,8 @@
 //! Helpers shared by providers and publishers.
 
+#[cfg(any(feature = "webhook", feature = "tix"))]
+pub mod http;
+
 use maestro_core::ConfigErrors;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
