@@ -1,4 +1,5 @@
-//! Cross-cutting policies written once: retry with exponential backoff and jitter, timeouts.
+//! Cross-cutting policies written once: retry with exponential backoff and jitter, timeouts,
+//! and a request-rate limit.
 //! The pipeline wraps providers and stores with them; the relay wraps publishers.
 
 use std::future::Future;
@@ -185,5 +186,117 @@ mod tests {
         )
         .await;
         assert_eq!(r.unwrap_err().message, "timed out");
+    }
+}
+
+/// A request-rate limit shared by every task of one connection: at most `per_second` starts
+/// per second on average, with up to `burst` starts at once after an idle spell.
+///
+/// Each caller reserves the next free start time under a lock and sleeps until it, so waiting
+/// callers are served in arrival order and none spins. It runs on tokio's clock, so a test
+/// with paused time checks it exactly.
+///
+/// (A crate like `governor` does the same on its own clock; this one is twenty lines, needs no
+/// dependency, and is testable on tokio's virtual time, which is why it is written here.)
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use std::time::Duration;
+/// use maestro_core::layers::RateLimiter;
+///
+/// tokio::time::pause();
+/// let limit = RateLimiter::new(10.0, 1);
+/// let start = tokio::time::Instant::now();
+/// for _ in 0..5 {
+///     limit.acquire().await;
+/// }
+/// // The first start is free, the next four are 100 ms apart.
+/// assert_eq!(start.elapsed(), Duration::from_millis(400));
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    burst: u32,
+    /// Earliest start time the next caller may take, minus the burst allowance.
+    next: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl RateLimiter {
+    /// `per_second` starts per second (must be > 0), `burst` at once (at least 1).
+    ///
+    /// # Panics
+    /// If `per_second` is not a positive finite number (configs validate it before).
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        assert!(per_second.is_finite() && per_second > 0.0, "rate must be positive, got {per_second}");
+        Self {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            burst: burst.max(1),
+            next: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Wait for a start slot.
+    pub async fn acquire(&self) {
+        let now = tokio::time::Instant::now();
+        let slot = {
+            let mut next = self.next.lock().await;
+            // After an idle spell the schedule may lag `now` by at most `burst - 1` intervals.
+            let floor = now.checked_sub(self.interval * (self.burst - 1)).unwrap_or(now);
+            let slot = next.map_or(floor, |n| n.max(floor));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_are_spaced_and_served_in_order() {
+        let limit = std::sync::Arc::new(RateLimiter::new(4.0, 1));
+        let t0 = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let l = limit.clone();
+            tasks.push(tokio::spawn(async move {
+                l.acquire().await;
+                tokio::time::Instant::now() - t0
+            }));
+        }
+        let mut at = Vec::new();
+        for t in tasks {
+            at.push(t.await.unwrap());
+        }
+        at.sort();
+        let want: Vec<Duration> = (0..8).map(|i| Duration::from_millis(250 * i)).collect();
+        assert_eq!(at, want);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_is_allowed_after_idle_time_and_no_more() {
+        let limit = RateLimiter::new(2.0, 3);
+        let t0 = tokio::time::Instant::now();
+        for _ in 0..3 {
+            limit.acquire().await;
+        }
+        assert_eq!(t0.elapsed(), Duration::ZERO, "three starts at once: the burst");
+        limit.acquire().await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(500), "the fourth waits one interval");
+        // Idle for a long time: the allowance refills to the burst, not beyond.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let t1 = tokio::time::Instant::now();
+        for _ in 0..4 {
+            limit.acquire().await;
+        }
+        assert_eq!(t1.elapsed(), Duration::from_millis(500));
     }
 }

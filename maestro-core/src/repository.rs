@@ -184,6 +184,87 @@ impl ResourceFilter {
     }
 }
 
+/// Which way [`Repository::related`] follows a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From a resource to the targets of its relations (`app --depends_on--> app`).
+    Outgoing,
+    /// From a resource to the resources whose relations point at it (`server --runs--> app`,
+    /// asked from the app).
+    Incoming,
+}
+
+/// A relation walk in the store: start at some resources, follow one relation up to a depth.
+///
+/// Relations link resources of the same tenant and connection, so a walk never leaves the
+/// connection of the resource it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedQuery {
+    /// Tenant (every read is tenant-scoped).
+    pub tenant: String,
+    /// Kind of the start resources.
+    pub start_kind: Kind,
+    /// Native ids of the start resources (in any connection of the tenant).
+    pub start: Vec<String>,
+    /// The relation to follow (`depends_on`, `runs`, `member_of`, …).
+    pub rel: String,
+    /// Which way to follow it.
+    pub direction: Direction,
+    /// How many hops at most (0 returns the start resources only).
+    pub max_depth: u32,
+    /// Walk through inactive resources too (default: active only).
+    pub include_inactive: bool,
+}
+
+impl RelatedQuery {
+    /// Follow `rel` from `start` (resources of `start_kind`) in `direction`, one hop.
+    pub fn new(
+        tenant: impl Into<String>,
+        start_kind: Kind,
+        start: impl IntoIterator<Item = impl Into<String>>,
+        rel: impl Into<String>,
+        direction: Direction,
+    ) -> Self {
+        Self {
+            tenant: tenant.into(),
+            start_kind,
+            start: start.into_iter().map(Into::into).collect(),
+            rel: rel.into(),
+            direction,
+            max_depth: 1,
+            include_inactive: false,
+        }
+    }
+
+    /// Walk up to `depth` hops.
+    pub fn depth(mut self, depth: u32) -> Self {
+        self.max_depth = depth;
+        self
+    }
+}
+
+/// A resource reached by [`Repository::related`], with the depth at which it was first reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    /// The resource.
+    pub resource: Resource,
+    /// Hops from the nearest start resource (0 for a start resource).
+    pub depth: u32,
+}
+
+/// Sort a walk's result the way every backend returns it: depth, then key.
+pub fn sort_reached(items: &mut [Reached]) {
+    items.sort_by(|a, b| {
+        (a.depth, &a.resource.key.connection, a.resource.key.kind.as_str(), &a.resource.key.native_id).cmp(&(
+            b.depth,
+            &b.resource.key.connection,
+            b.resource.key.kind.as_str(),
+            &b.resource.key.native_id,
+        ))
+    });
+}
+
 /// Keyset pagination: at most `limit` rows after `after` (an opaque cursor from the previous page).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageRequest {
@@ -287,6 +368,30 @@ pub trait Repository: Send + Sync {
 
     /// A stored run report.
     async fn get_run(&self, run_id: Uuid) -> StoreResult<Option<RunReport>>;
+
+    /// Walk a relation from some resources, in the store: each reachable resource once, with the
+    /// depth of its first reach, ordered by depth then key (see [`sort_reached`]). Start
+    /// resources come back at depth 0. Cycles are fine.
+    ///
+    /// The default walks a full listing of the tenant in memory; the SQL stores override it with
+    /// one recursive query.
+    async fn related(&self, query: &RelatedQuery) -> StoreResult<Vec<Reached>> {
+        let mut filter = ResourceFilter::tenant(&query.tenant);
+        if !query.include_inactive {
+            filter.active = Some(true);
+        }
+        let mut all: Vec<Resource> = Vec::new();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let p = self.list_resources(&filter, &page).await?;
+            all.extend(p.items);
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => break,
+            }
+        }
+        Ok(walk_related(all, query))
+    }
 
     /// The inventory as it was at `at`: resources that existed then, with the document and
     /// `active` flag they had then (reconstructed from history). The `active` filter applies to
@@ -512,4 +617,73 @@ pub trait FaultInjection {
     /// Make the next `upsert_batch` fail after writing `rows` rows inside its transaction (the
     /// transaction is then dropped, as if the process had been killed).
     fn fail_next_batch_after(&self, rows: usize);
+}
+
+/// The reference walk over resources already in memory (the semantics every backend follows).
+pub fn walk_related(all: Vec<Resource>, query: &RelatedQuery) -> Vec<Reached> {
+    use std::collections::{HashMap, HashSet};
+    type NodeKey = (String, String, String); // connection, kind, native id
+    let key_of = |r: &Resource| (r.key.connection.clone(), r.key.kind.as_str().to_string(), r.key.native_id.clone());
+    let index: HashMap<NodeKey, usize> = all.iter().enumerate().map(|(i, r)| (key_of(r), i)).collect();
+    // Incoming edges: target → sources.
+    let mut incoming: HashMap<NodeKey, Vec<usize>> = HashMap::new();
+    if query.direction == Direction::Incoming {
+        for (i, r) in all.iter().enumerate() {
+            for rel in r.doc.relations.iter().filter(|x| x.rel == query.rel) {
+                incoming
+                    .entry((r.key.connection.clone(), rel.kind.as_str().to_string(), rel.native_id.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    let start: HashSet<&str> = query.start.iter().map(String::as_str).collect();
+    let mut depth_of: HashMap<usize, u32> = HashMap::new();
+    let mut frontier: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.key.kind == query.start_kind && start.contains(r.key.native_id.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &frontier {
+        depth_of.insert(i, 0);
+    }
+    let mut depth = 0;
+    while !frontier.is_empty() && depth < query.max_depth {
+        depth += 1;
+        let mut next = Vec::new();
+        for i in frontier {
+            let r = &all[i];
+            let targets: Vec<usize> = match query.direction {
+                Direction::Outgoing => r
+                    .doc
+                    .relations
+                    .iter()
+                    .filter(|x| x.rel == query.rel)
+                    .filter_map(|x| {
+                        index
+                            .get(&(r.key.connection.clone(), x.kind.as_str().to_string(), x.native_id.clone()))
+                            .copied()
+                    })
+                    .collect(),
+                Direction::Incoming => incoming.get(&key_of(r)).cloned().unwrap_or_default(),
+            };
+            for t in targets {
+                if let std::collections::hash_map::Entry::Vacant(e) = depth_of.entry(t) {
+                    e.insert(depth);
+                    next.push(t);
+                }
+            }
+        }
+        frontier = next;
+    }
+    let mut out: Vec<Reached> = Vec::with_capacity(depth_of.len());
+    let mut all: Vec<Option<Resource>> = all.into_iter().map(Some).collect();
+    for (i, d) in depth_of {
+        if let Some(resource) = all[i].take() {
+            out.push(Reached { resource, depth: d });
+        }
+    }
+    sort_reached(&mut out);
+    out
 }

@@ -43,6 +43,8 @@ pub enum NodeKind {
     Subnet,
     /// Instance (network interface attachment).
     Instance,
+    /// Anywhere outside (`0.0.0.0/0` and addresses no instance has).
+    Internet,
 }
 
 /// A node.
@@ -68,6 +70,9 @@ pub struct LayeredGraph {
     /// Extra links (`(a, b, count)`): aggregated dependencies or peerings; not used for
     /// layering.
     pub links: Vec<(usize, usize, usize)>,
+    /// A label per link (same order as `links`; empty: the count is shown).
+    #[serde(default)]
+    pub link_labels: Vec<String>,
     #[serde(skip)]
     index: HashMap<String, usize>,
 }
@@ -147,7 +152,7 @@ pub fn infra_graph(servers: &[Server], apps: &[App]) -> LayeredGraph {
     g
 }
 
-/// A network inventory: VPCs, subnets, instances, peerings.
+/// A network inventory: VPCs, subnets, instances, peerings, and security-group rules.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkInventory {
     /// `(vpc id, name)`.
@@ -158,6 +163,104 @@ pub struct NetworkInventory {
     pub instances: Vec<(String, String, String)>,
     /// `(vpc id, vpc id)` peerings.
     pub peerings: Vec<(String, String)>,
+    /// `(instance id, security group id)`: the groups each instance is in.
+    pub secured_by: Vec<(String, String)>,
+    /// `(instance id, private IPv4 address)`.
+    pub private_ips: Vec<(String, String)>,
+    /// Ingress rules of the security groups.
+    pub ingress: Vec<IngressRule>,
+}
+
+/// One ingress rule of a security group: traffic on `protocol`/ports from the listed groups
+/// and address ranges may reach the group's members.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngressRule {
+    /// The group the rule belongs to.
+    pub group: String,
+    /// `tcp`, `udp`, `icmp`, or `-1` (all).
+    pub protocol: String,
+    /// First port (absent for all traffic).
+    pub from_port: Option<i64>,
+    /// Last port.
+    pub to_port: Option<i64>,
+    /// Source security groups.
+    pub source_groups: Vec<String>,
+    /// Source IPv4 CIDR blocks.
+    pub cidrs: Vec<String>,
+}
+
+impl IngressRule {
+    /// What the rule opens, as drawn on an edge: `tcp 443`, `tcp 8000-8100`, `all`.
+    pub fn port_label(&self) -> String {
+        let proto = match self.protocol.as_str() {
+            "-1" | "" | "all" => return "all".into(),
+            p => p,
+        };
+        match (self.from_port, self.to_port) {
+            (Some(a), Some(b)) if a == b => format!("{proto} {a}"),
+            (Some(a), Some(b)) if a == -1 || (a == 0 && b == 65535) => proto.to_string(),
+            (Some(a), Some(b)) => format!("{proto} {a}-{b}"),
+            (Some(a), None) | (None, Some(a)) => format!("{proto} {a}"),
+            (None, None) => proto.to_string(),
+        }
+    }
+}
+
+/// `a.b.c.d/n` → (network, mask); `None` for anything else (IPv6 ranges are not drawn).
+fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
+    let (ip, bits) = cidr.split_once('/').unwrap_or((cidr, "32"));
+    let ip: std::net::Ipv4Addr = ip.trim().parse().ok()?;
+    let bits: u32 = bits.trim().parse().ok().filter(|b| *b <= 32)?;
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    Some((u32::from(ip) & mask, mask))
+}
+
+/// Instance-to-instance (or internet-to-instance) flows the security groups allow, with the
+/// ports: `(source node id, target instance id, port label)`. A source group admits its member
+/// instances; `0.0.0.0/0` admits the internet (drawn as one node, not as every instance); a
+/// narrower CIDR admits the instances whose private address is inside it, or the internet when
+/// none is (an outside range).
+pub fn allowed_flows(net: &NetworkInventory) -> Vec<(String, String, String)> {
+    let mut members: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (inst, sg) in &net.secured_by {
+        members.entry(sg.as_str()).or_default().push(inst.as_str());
+    }
+    let ips: Vec<(&str, u32)> = net
+        .private_ips
+        .iter()
+        .filter_map(|(i, ip)| ip.parse::<std::net::Ipv4Addr>().ok().map(|a| (i.as_str(), u32::from(a))))
+        .collect();
+    let mut flows = std::collections::BTreeSet::new();
+    for rule in &net.ingress {
+        let Some(targets) = members.get(rule.group.as_str()) else { continue };
+        let label = rule.port_label();
+        let mut sources: Vec<String> = Vec::new();
+        for g in &rule.source_groups {
+            sources.extend(members.get(g.as_str()).into_iter().flatten().map(|i| format!("instance:{i}")));
+        }
+        for c in &rule.cidrs {
+            let Some((net_addr, mask)) = parse_cidr(c) else { continue };
+            if mask == 0 {
+                // Anywhere: drawn as the internet only, not as every instance too.
+                sources.push("internet".into());
+                continue;
+            }
+            let inside: Vec<&str> = ips.iter().filter(|(_, a)| a & mask == net_addr).map(|(i, _)| *i).collect();
+            if inside.is_empty() {
+                sources.push("internet".into());
+            }
+            sources.extend(inside.into_iter().map(|i| format!("instance:{i}")));
+        }
+        for src in sources {
+            for t in targets {
+                let dst = format!("instance:{t}");
+                if src != dst {
+                    flows.insert((src.clone(), t.to_string(), label.clone()));
+                }
+            }
+        }
+    }
+    flows.into_iter().collect()
 }
 
 /// Load a network inventory from a demo `network.json` (families `Vpc`, `Subnet`,
@@ -225,12 +328,40 @@ pub fn network_graph(net: &NetworkInventory) -> LayeredGraph {
         g.contain(sn, i);
     }
     let mut links = Vec::new();
+    let mut labels = Vec::new();
     for (a, b) in &net.peerings {
         let x = g.node(format!("vpc:{a}"), a, NodeKind::Vpc);
         let y = g.node(format!("vpc:{b}"), b, NodeKind::Vpc);
         links.push((x, y, 1));
+        labels.push("peering".to_string());
+    }
+    // Security-group flows, aggregated between subnets (the internet is its own group) so a
+    // large estate stays readable; each link lists the ports it carries.
+    let mut agg: std::collections::BTreeMap<(usize, usize), (usize, std::collections::BTreeSet<String>)> =
+        Default::default();
+    for (src, dst, label) in allowed_flows(net) {
+        let a = match g.node_index(&src) {
+            Some(a) => a,
+            None if src == "internet" => g.node("internet".into(), "Internet", NodeKind::Internet),
+            None => continue,
+        };
+        let Some(b) = g.node_index(&format!("instance:{dst}")) else { continue };
+        let ga = if g.nodes[a].kind == NodeKind::Internet { a } else { g.nodes[a].group.unwrap_or(a) };
+        let gb = g.nodes[b].group.unwrap_or(b);
+        if ga == gb {
+            continue;
+        }
+        let e = agg.entry((ga, gb)).or_default();
+        e.0 += 1;
+        e.1.insert(label);
+    }
+    for ((a, b), (count, ports)) in agg {
+        links.push((a, b, count));
+        let ports: Vec<String> = ports.into_iter().collect();
+        labels.push(format!("{} ({count})", ports.join(", ")));
     }
     g.links = links;
+    g.link_labels = labels;
     g
 }
 
@@ -244,6 +375,7 @@ fn kind_fill(k: NodeKind) -> &'static str {
         NodeKind::Zone | NodeKind::Subnet => "#f58536",
         NodeKind::Server | NodeKind::Instance => "#5b5b5b",
         NodeKind::Application => "#672064",
+        NodeKind::Internet => "#2e7d32",
     }
 }
 
@@ -321,16 +453,42 @@ pub fn draw_layered(g: &LayeredGraph, l: &LayeredLayout) -> Result<String> {
     }
     for (k, &(a, b, c)) in g.links.iter().enumerate() {
         let (pa, pb) = (tx(l.pos[a]), tx(l.pos[b]));
-        let (ax, ay) = (pa.0 + NODE_W / 2.0, pa.1 + NODE_H / 2.0);
-        let (bx, by) = (pb.0 + NODE_W / 2.0, pb.1 + NODE_H / 2.0);
+        let (mut ax, mut ay) = (pa.0 + NODE_W / 2.0, pa.1 + NODE_H / 2.0);
+        let (mut bx, mut by) = (pb.0 + NODE_W / 2.0, pb.1 + NODE_H / 2.0);
+        // Leave and enter at the box edges facing each other, so the arrow head shows.
+        if (by - ay).abs() >= (bx - ax).abs() {
+            let s = (by - ay).signum();
+            ay += s * NODE_H / 2.0;
+            by -= s * NODE_H / 2.0;
+        } else {
+            let s = (bx - ax).signum();
+            ax += s * NODE_W / 2.0;
+            bx -= s * NODE_W / 2.0;
+        }
+        // A curve bowed to the side, so links between boxes of one column don't run over the
+        // boxes between them; the label sits at the curve's middle.
+        let (dx, dy) = (bx - ax, by - ay);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let bow = (0.25 * len).min(NODE_W * 0.9);
+        let (cx, cy) = ((ax + bx) / 2.0 - dy / len * bow, (ay + by) / 2.0 + dx / len * bow);
+        let (mx, my) = ((ax + 2.0 * cx + bx) / 4.0, (ay + 2.0 * cy + by) / 4.0);
         ev(Event::Start(el("g", &[("id", format!("link-{k}")), ("class", "link".into())])))?;
         ev(Event::Empty(el(
-            "line",
+            "path",
             &[
-                ("x1", fmt_num(ax)),
-                ("y1", fmt_num(ay)),
-                ("x2", fmt_num(bx)),
-                ("y2", fmt_num(by)),
+                (
+                    "d",
+                    format!(
+                        "M{} {} Q{} {} {} {}",
+                        fmt_num(ax),
+                        fmt_num(ay),
+                        fmt_num(cx),
+                        fmt_num(cy),
+                        fmt_num(bx),
+                        fmt_num(by)
+                    ),
+                ),
+                ("fill", "none".into()),
                 ("stroke", "#c4692c".into()),
                 ("stroke-dasharray", "6 4".into()),
                 ("stroke-width", fmt_num(1.0 + (c as f64).ln_1p())),
@@ -340,13 +498,15 @@ pub fn draw_layered(g: &LayeredGraph, l: &LayeredLayout) -> Result<String> {
         ev(Event::Start(el(
             "text",
             &[
-                ("x", fmt_num((ax + bx) / 2.0)),
-                ("y", fmt_num((ay + by) / 2.0 - 4.0)),
+                ("x", fmt_num(mx + 4.0)),
+                ("y", fmt_num(my - 4.0)),
                 ("font-size", "11".into()),
+                ("font-family", "Arial, Helvetica, sans-serif".into()),
                 ("fill", "#c4692c".into()),
             ],
         )))?;
-        ev(Event::Text(BytesText::new(&c.to_string())))?;
+        let text = g.link_labels.get(k).filter(|t| !t.is_empty()).cloned().unwrap_or_else(|| c.to_string());
+        ev(Event::Text(BytesText::new(&text)))?;
         ev(Event::End(BytesEnd::new("text")))?;
         ev(Event::End(BytesEnd::new("g")))?;
     }

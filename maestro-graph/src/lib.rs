@@ -48,6 +48,7 @@ pub mod layered;
 pub mod lookup;
 pub mod metrics;
 pub mod model;
+pub mod overlay;
 pub mod source;
 pub mod svg;
 
@@ -63,5 +64,6 @@ pub use job::{
 };
 pub use lookup::{Entries, graph_lookup, resolve_entries};
 pub use model::{App, Client, ClientRef, DatacenterRef, Dep, GraphDefinition, GraphKind, Server, System, SystemRef};
+pub use overlay::{ChangeMarks, Mark, OverlayResult, change_overlay};
 pub use source::{InventorySource, MemoryInventory, SystemFilter};
-pub use svg::{Drawing, draw_business};
+pub use svg::{Drawing, draw_business, draw_business_marked};

@@ -100,3 +100,76 @@ fn infra_job_for_a_demo_definition() {
     assert_eq!(r.layout.layers, 5);
     assert!(r.svg.starts_with("<svg"));
 }
+
+fn rule(
+    group: &str,
+    proto: &str,
+    ports: (i64, i64),
+    groups: &[&str],
+    cidrs: &[&str],
+) -> maestro_graph::infra::IngressRule {
+    maestro_graph::infra::IngressRule {
+        group: group.into(),
+        protocol: proto.into(),
+        from_port: Some(ports.0),
+        to_port: Some(ports.1),
+        source_groups: groups.iter().map(|s| s.to_string()).collect(),
+        cidrs: cidrs.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn network_edges_come_from_security_group_rules_with_ports() {
+    use maestro_graph::infra::{NetworkInventory, allowed_flows};
+    let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    let net = NetworkInventory {
+        vpcs: vec![s("vpc-1", "main")],
+        subnets: vec![t("sn-web", "web", "vpc-1"), t("sn-app", "app", "vpc-1"), t("sn-db", "db", "vpc-1")],
+        instances: vec![
+            t("i-web1", "web-1", "sn-web"),
+            t("i-web2", "web-2", "sn-web"),
+            t("i-app", "app-1", "sn-app"),
+            t("i-db", "db-1", "sn-db"),
+        ],
+        peerings: vec![],
+        secured_by: vec![s("i-web1", "sg-web"), s("i-web2", "sg-web"), s("i-app", "sg-app"), s("i-db", "sg-db")],
+        private_ips: vec![
+            s("i-web1", "10.0.1.10"),
+            s("i-web2", "10.0.1.11"),
+            s("i-app", "10.0.2.10"),
+            s("i-db", "10.0.3.10"),
+        ],
+        ingress: vec![
+            rule("sg-web", "tcp", (443, 443), &[], &["0.0.0.0/0"]),
+            rule("sg-app", "tcp", (8080, 8080), &["sg-web"], &[]),
+            rule("sg-db", "tcp", (5432, 5432), &[], &["10.0.2.0/24"]),
+            rule("sg-db", "tcp", (22, 22), &["sg-nobody"], &[]),
+        ],
+    };
+    let flows = allowed_flows(&net);
+    assert_eq!(
+        flows,
+        vec![
+            t("instance:i-app", "i-db", "tcp 5432"),
+            t("instance:i-web1", "i-app", "tcp 8080"),
+            t("instance:i-web2", "i-app", "tcp 8080"),
+            t("internet", "i-web1", "tcp 443"),
+            t("internet", "i-web2", "tcp 443"),
+        ]
+    );
+    let g = network_graph(&net);
+    let label_of = |a: &str, b: &str| {
+        let (ia, ib) = (g.node_index(a).unwrap(), g.node_index(b).unwrap());
+        let k =
+            g.links.iter().position(|&(x, y, _)| x == ia && y == ib).unwrap_or_else(|| panic!("no link {a} -> {b}"));
+        (g.links[k].2, g.link_labels[k].clone())
+    };
+    // Aggregated between subnets (the internet is its own group), ports on the label.
+    assert_eq!(label_of("internet", "subnet:sn-web"), (2, "tcp 443 (2)".to_string()));
+    assert_eq!(label_of("subnet:sn-web", "subnet:sn-app"), (2, "tcp 8080 (2)".to_string()));
+    assert_eq!(label_of("subnet:sn-app", "subnet:sn-db"), (1, "tcp 5432 (1)".to_string()));
+    assert_eq!(g.links.len(), 3);
+    let svg = draw_layered(&g, &g.layout(LayeredOptions::default())).unwrap();
+    assert!(svg.contains(">tcp 8080 (2)<") && svg.contains(">Internet<"), "{svg}");
+}

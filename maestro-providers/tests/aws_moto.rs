@@ -56,6 +56,8 @@ fn config(endpoint: &str) -> AwsConfig {
     let mut c = AwsConfig::new(CONN, "AKIDMAESTROTEST", "maestro-secret-key", &REGIONS);
     c.datacenter = Some("AWS test".into());
     c.endpoint = Some(endpoint.to_string());
+    // Every request of the crawl goes through the connection's rate limiter.
+    c.max_requests_per_second = Some(200.0);
     c.tasks = Some(
         [
             "server-list",

@@ -68,7 +68,8 @@ enum Command {
         /// Native id.
         id: String,
     },
-    /// Draw a business (or infra) graph of a tenant's applications as SVG (and GraphML).
+    /// Draw a business, infra or network graph of a tenant's inventory as SVG (and GraphML);
+    /// with `--before TIME`, the business graph's changes since then.
     Graph {
         /// Database URL.
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
@@ -76,9 +77,12 @@ enum Command {
         /// Tenant.
         #[arg(long, default_value = "default")]
         tenant: String,
-        /// `business` or `infra`.
+        /// `business`, `infra` or `network`.
         #[arg(long, default_value = "business")]
         kind: String,
+        /// Draw the change overlay against the inventory at this time (RFC 3339, business graphs).
+        #[arg(long)]
+        before: Option<chrono::DateTime<chrono::Utc>>,
         /// Entry application (repeatable).
         #[arg(long = "app")]
         apps: Vec<String>,
@@ -150,15 +154,19 @@ async fn main() -> Result<()> {
         Command::History { database, tenant, connection, kind, id } => {
             commands::history(&database, ResourceKey::new(tenant, connection, Kind::new(kind), id), &mut out).await
         }
-        Command::Graph { database, tenant, kind, apps, systems, clients, out: svg, graphml } => {
+        Command::Graph { database, tenant, kind, before, apps, systems, clients, out: svg, graphml } => {
             let kind = match kind.as_str() {
                 "business" | "bussiness" => maestro_graph::GraphKind::Business,
                 "infra" => maestro_graph::GraphKind::Infra,
-                other => anyhow::bail!("unknown graph kind `{other}`: business or infra"),
+                "network" => return maestro_server::graph::network(&database, &tenant, &svg, &mut out).await,
+                other => anyhow::bail!("unknown graph kind `{other}`: business, infra or network"),
             };
             let args =
                 maestro_server::graph::GraphArgs { database, tenant, kind, apps, systems, clients, out: svg, graphml };
-            let status = maestro_server::graph::graph(args, &mut out).await?;
+            let status = match before {
+                Some(t) => maestro_server::graph::graph_overlay(args, t, &mut out).await?,
+                None => maestro_server::graph::graph(args, &mut out).await?,
+            };
             match status {
                 maestro_graph::JobStatus::Error => std::process::exit(1),
                 maestro_graph::JobStatus::Warning => std::process::exit(2),

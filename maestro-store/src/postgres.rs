@@ -150,6 +150,17 @@ async fn insert_events(tx: &mut Transaction<'static, Postgres>, events: &[Event]
     Ok(())
 }
 
+/// `(row id, "connection\x1fkind\x1fnative_id")` of a walked resource.
+fn node_of_row(r: &PgRow) -> (i64, String) {
+    let key = format!(
+        "{}\u{1f}{}\u{1f}{}",
+        r.get::<&str, _>("connection"),
+        r.get::<&str, _>("kind"),
+        r.get::<&str, _>("native_id")
+    );
+    (r.get("id"), key)
+}
+
 fn resource_from_row(r: &PgRow) -> Result<Resource, StorageError> {
     let checksum: Vec<u8> = r.get("checksum");
     let active: bool = r.get("active");
@@ -565,6 +576,102 @@ impl Repository for PostgresStore {
         .map_err(db_err("recording scope completion"))?;
         insert_events(&mut tx, &events).await?;
         tx.commit().await.map_err(db_err("committing a sweep"))?;
+        Ok(out)
+    }
+
+    async fn related(&self, q: &RelatedQuery) -> StoreResult<Vec<Reached>> {
+        let active = if q.include_inactive { "" } else { " AND t.active" };
+        let depths: Vec<(i64, u32)> = match q.direction {
+            // One recursive query: the dependency lookup to depth 40 runs in the store.
+            Direction::Outgoing => {
+                let sql = format!(
+                    "WITH RECURSIVE walk(id, depth) AS ( \
+                       SELECT t.id, 0 FROM resources t WHERE t.tenant = $1 AND t.kind = $2 AND t.native_id = ANY($3){active} \
+                       UNION \
+                       SELECT t.id, w.depth + 1 FROM walk w JOIN resources f ON f.id = w.id \
+                         CROSS JOIN LATERAL jsonb_array_elements(f.relations) j \
+                         JOIN resources t ON t.tenant = f.tenant AND t.connection = f.connection \
+                           AND t.kind = j->>'kind' AND t.native_id = j->>'native_id' \
+                       WHERE w.depth < $5 AND j->>'rel' = $4{active} \
+                     ) SELECT id, MIN(depth) AS depth FROM walk GROUP BY id"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&q.tenant)
+                    .bind(q.start_kind.as_str())
+                    .bind(&q.start)
+                    .bind(&q.rel)
+                    .bind(q.max_depth as i32)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err("walking relations"))?
+                    .iter()
+                    .map(|r| (r.get::<i64, _>("id"), r.get::<i32, _>("depth") as u32))
+                    .collect()
+            }
+            // Incoming links have no index to follow: one scan of the tenant per hop, matching
+            // the whole frontier at once.
+            Direction::Incoming => {
+                let sql = format!(
+                    "SELECT t.id, t.connection, t.kind, t.native_id FROM resources t \
+                     WHERE t.tenant = $1 AND t.kind = $2 AND t.native_id = ANY($3){active}"
+                );
+                let mut frontier: Vec<(i64, String)> = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&q.tenant)
+                    .bind(q.start_kind.as_str())
+                    .bind(&q.start)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err("walking relations"))?
+                    .iter()
+                    .map(node_of_row)
+                    .collect();
+                let mut seen: HashMap<i64, u32> = frontier.iter().map(|(id, _)| (*id, 0)).collect();
+                let hop = format!(
+                    "SELECT DISTINCT t.id, t.connection, t.kind, t.native_id FROM resources t \
+                       CROSS JOIN LATERAL jsonb_array_elements(t.relations) j \
+                     WHERE t.tenant = $1 AND j->>'rel' = $2{active} \
+                       AND (t.connection || chr(31) || (j->>'kind') || chr(31) || (j->>'native_id')) = ANY($3)"
+                );
+                let mut depth = 0;
+                while !frontier.is_empty() && depth < q.max_depth {
+                    depth += 1;
+                    let targets: Vec<&str> = frontier.iter().map(|(_, k)| k.as_str()).collect();
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(hop.as_str()))
+                        .bind(&q.tenant)
+                        .bind(&q.rel)
+                        .bind(&targets)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err("walking relations"))?;
+                    frontier = rows
+                        .iter()
+                        .map(node_of_row)
+                        .filter(|(id, _)| match seen.entry(*id) {
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(depth);
+                                true
+                            }
+                            std::collections::hash_map::Entry::Occupied(_) => false,
+                        })
+                        .collect();
+                }
+                seen.into_iter().collect()
+            }
+        };
+        let ids: Vec<i64> = depths.iter().map(|(id, _)| *id).collect();
+        let depth_of: HashMap<i64, u32> = depths.into_iter().collect();
+        let sql = format!("SELECT {RESOURCE_COLUMNS}{RESOURCE_FROM} WHERE r.id = ANY($1)");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("reading walked resources"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let depth = depth_of.get(&r.get::<i64, _>("id")).copied().unwrap_or_default();
+            out.push(Reached { resource: resource_from_row(r)?, depth });
+        }
+        sort_reached(&mut out);
         Ok(out)
     }
 

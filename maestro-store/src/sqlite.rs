@@ -83,6 +83,17 @@ impl FaultInjection for SqliteStore {
     }
 }
 
+/// `(row id, "connection\x1fkind\x1fnative_id")` of a walked resource.
+fn node_of_row(r: &SqliteRow) -> (i64, String) {
+    let key = format!(
+        "{}\u{1f}{}\u{1f}{}",
+        r.get::<&str, _>("connection"),
+        r.get::<&str, _>("kind"),
+        r.get::<&str, _>("native_id")
+    );
+    (r.get("id"), key)
+}
+
 fn resource_from_row(r: &SqliteRow) -> Result<Resource, StorageError> {
     let checksum: Vec<u8> = r.get("checksum");
     let active: bool = r.get("active");
@@ -491,6 +502,104 @@ impl Repository for SqliteStore {
         .await
         .map_err(db_err("recording scope completion"))?;
         tx.commit().await.map_err(db_err("committing a sweep"))?;
+        Ok(out)
+    }
+
+    async fn related(&self, q: &RelatedQuery) -> StoreResult<Vec<Reached>> {
+        let active = if q.include_inactive { "" } else { " AND t.active = 1" };
+        let start = json(&q.start);
+        let depths: Vec<(i64, u32)> = match q.direction {
+            // One recursive query: the dependency lookup to depth 40 runs in the store.
+            Direction::Outgoing => {
+                let sql = format!(
+                    "WITH RECURSIVE walk(id, depth) AS ( \
+                       SELECT t.id, 0 FROM resources t WHERE t.tenant = ?1 AND t.kind = ?2 \
+                         AND t.native_id IN (SELECT value FROM json_each(?3)){active} \
+                       UNION \
+                       SELECT t.id, w.depth + 1 FROM walk w JOIN resources f ON f.id = w.id \
+                         CROSS JOIN json_each(f.relations) j \
+                         JOIN resources t ON t.tenant = f.tenant AND t.connection = f.connection \
+                           AND t.kind = json_extract(j.value, '$.kind') AND t.native_id = json_extract(j.value, '$.native_id') \
+                       WHERE w.depth < ?5 AND json_extract(j.value, '$.rel') = ?4{active} \
+                     ) SELECT id, MIN(depth) AS depth FROM walk GROUP BY id"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&q.tenant)
+                    .bind(q.start_kind.as_str())
+                    .bind(&start)
+                    .bind(&q.rel)
+                    .bind(i64::from(q.max_depth))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err("walking relations"))?
+                    .iter()
+                    .map(|r| (r.get::<i64, _>("id"), r.get::<i64, _>("depth") as u32))
+                    .collect()
+            }
+            // Incoming links have no index to follow: one scan of the tenant per hop, matching
+            // the whole frontier at once.
+            Direction::Incoming => {
+                let sql = format!(
+                    "SELECT t.id, t.connection, t.kind, t.native_id FROM resources t \
+                     WHERE t.tenant = ?1 AND t.kind = ?2 AND t.native_id IN (SELECT value FROM json_each(?3)){active}"
+                );
+                let mut frontier: Vec<(i64, String)> = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&q.tenant)
+                    .bind(q.start_kind.as_str())
+                    .bind(&start)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err("walking relations"))?
+                    .iter()
+                    .map(node_of_row)
+                    .collect();
+                let mut seen: HashMap<i64, u32> = frontier.iter().map(|(id, _)| (*id, 0)).collect();
+                let hop = format!(
+                    "SELECT DISTINCT t.id, t.connection, t.kind, t.native_id FROM resources t CROSS JOIN json_each(t.relations) j \
+                     WHERE t.tenant = ?1 AND json_extract(j.value, '$.rel') = ?2{active} \
+                       AND (t.connection || char(31) || json_extract(j.value, '$.kind') || char(31) || json_extract(j.value, '$.native_id')) \
+                           IN (SELECT value FROM json_each(?3))"
+                );
+                let mut depth = 0;
+                while !frontier.is_empty() && depth < q.max_depth {
+                    depth += 1;
+                    let targets: Vec<&str> = frontier.iter().map(|(_, k)| k.as_str()).collect();
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(hop.as_str()))
+                        .bind(&q.tenant)
+                        .bind(&q.rel)
+                        .bind(json(&targets))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err("walking relations"))?;
+                    frontier = rows
+                        .iter()
+                        .map(node_of_row)
+                        .filter(|(id, _)| match seen.entry(*id) {
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(depth);
+                                true
+                            }
+                            std::collections::hash_map::Entry::Occupied(_) => false,
+                        })
+                        .collect();
+                }
+                seen.into_iter().collect()
+            }
+        };
+        let ids: Vec<i64> = depths.iter().map(|(id, _)| *id).collect();
+        let depth_of: HashMap<i64, u32> = depths.into_iter().collect();
+        let sql = format!("SELECT {RESOURCE_COLUMNS}{RESOURCE_FROM} WHERE r.id IN (SELECT value FROM json_each(?1))");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json(&ids))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("reading walked resources"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let depth = depth_of.get(&r.get::<i64, _>("id")).copied().unwrap_or_default();
+            out.push(Reached { resource: resource_from_row(r)?, depth });
+        }
+        sort_reached(&mut out);
         Ok(out)
     }
 

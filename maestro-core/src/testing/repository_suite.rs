@@ -18,7 +18,7 @@ use crate::checksum::checksum_of;
 use crate::clock::FakeClock;
 use crate::event::kinds;
 use crate::layers::RetryPolicy;
-use crate::model::{Document, Kind, PreparedResource, ResourceKey, Scope};
+use crate::model::{Document, Kind, PreparedResource, Relation, ResourceKey, Scope};
 use crate::pipeline::{RunReport, RunStats, RunStatus};
 use crate::relay::{OutboxRelay, RelayConfig};
 use crate::repository::*;
@@ -49,6 +49,7 @@ macro_rules! repository_suite {
             outbox_dead_letters_and_replays,
             outbox_lease_excludes_a_second_relay,
             leases_have_one_holder_and_expire,
+            related_walks_relations_in_the_store,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -681,4 +682,102 @@ pub async fn leases_have_one_holder_and_expire<S: Store + FaultInjection + 'stat
         winners += usize::from(task.await.expect("join"));
     }
     assert_eq!(winners, 1);
+}
+
+fn app_with(id: &str, rel: &str, kind: Kind, targets: &[&str]) -> PreparedResource {
+    let mut p = prep_kind(kind.clone(), id, id, json!({}));
+    for t in targets {
+        p.doc.relations.push(Relation::new(rel, if rel == "runs" { Kind::APPLICATION } else { kind.clone() }, *t));
+    }
+    p.checksum = checksum_of(&json!({"id": id, "rel": rel, "targets": targets}), &[], "test");
+    p
+}
+
+fn walked(r: &[Reached]) -> Vec<(String, String, u32)> {
+    r.iter().map(|x| (x.resource.key.connection.clone(), x.resource.key.native_id.clone(), x.depth)).collect()
+}
+
+/// `related`: a recursive walk with first-reach depths, cycles, a depth limit, incoming links,
+/// inactive resources skipped unless asked, and no leak across connections or tenants.
+pub async fn related_walks_relations_in_the_store<S: Store + FaultInjection>(s: Arc<S>) {
+    let apps = vec![
+        app_with("a", "depends_on", Kind::APPLICATION, &["b", "d"]),
+        app_with("b", "depends_on", Kind::APPLICATION, &["c", "missing"]),
+        app_with("c", "depends_on", Kind::APPLICATION, &["a"]),
+        app_with("d", "depends_on", Kind::APPLICATION, &["e"]),
+    ];
+    upsert(&*s, "apps", t(0), &apps).await;
+    // `e` lives in its own scope, so a sweep of that scope can deactivate it.
+    upsert(&*s, "apps-old", t(0), &[app_with("e", "depends_on", Kind::APPLICATION, &["f"])]).await;
+    upsert(&*s, "apps-old", t(0), &[app_with("f", "depends_on", Kind::APPLICATION, &[])]).await;
+    let servers = vec![
+        app_with("s1", "runs", Kind::SERVER, &["a"]),
+        app_with("s2", "runs", Kind::SERVER, &["c"]),
+        app_with("s3", "runs", Kind::SERVER, &["a", "c"]),
+        app_with("s4", "runs", Kind::SERVER, &["d"]),
+    ];
+    upsert(&*s, "servers", t(0), &servers).await;
+    // The same ids in another connection and another tenant must never be reached.
+    let other =
+        [app_with("b", "depends_on", Kind::APPLICATION, &["x"]), app_with("x", "depends_on", Kind::APPLICATION, &[])];
+    s.upsert_batch(UpsertBatch {
+        tenant: T,
+        connection: "conn-2",
+        scope: "apps",
+        run_id: Uuid::now_v7(),
+        at: t(0),
+        items: &other,
+    })
+    .await
+    .expect("upsert conn-2");
+    s.upsert_batch(UpsertBatch {
+        tenant: "tenant-b",
+        connection: C,
+        scope: "apps",
+        run_id: Uuid::now_v7(),
+        at: t(0),
+        items: &other,
+    })
+    .await
+    .expect("upsert tenant-b");
+
+    let deps = |depth| RelatedQuery::new(T, Kind::APPLICATION, ["a"], "depends_on", Direction::Outgoing).depth(depth);
+    let got = s.related(&deps(40)).await.expect("walk");
+    let c1 = |id: &str, d| (C.to_string(), id.to_string(), d);
+    assert_eq!(walked(&got), vec![c1("a", 0), c1("b", 1), c1("d", 1), c1("c", 2), c1("e", 2), c1("f", 3)]);
+    assert_eq!(walked(&s.related(&deps(1)).await.expect("walk")), vec![c1("a", 0), c1("b", 1), c1("d", 1)]);
+    assert_eq!(walked(&s.related(&deps(0)).await.expect("walk")), vec![c1("a", 0)]);
+    assert!(got.iter().all(|r| r.resource.key.tenant == T), "tenant leak: {got:?}");
+
+    // Incoming: which servers run `a` or `c`.
+    let runs = RelatedQuery::new(T, Kind::APPLICATION, ["a", "c"], "runs", Direction::Incoming);
+    let got = s.related(&runs).await.expect("incoming walk");
+    assert_eq!(walked(&got), vec![c1("a", 0), c1("c", 0), c1("s1", 1), c1("s2", 1), c1("s3", 1)]);
+    assert_eq!(got[2].resource.key.kind, Kind::SERVER);
+
+    // Deactivate `e`: the walk stops there unless inactive resources are asked for.
+    let scope = Scope::new(T, C, "apps-old", None);
+    let mut seen = SeenSet::new();
+    seen.mark_seen(&Kind::APPLICATION, "f");
+    s.complete_scope(SweepRequest {
+        scope: &scope,
+        run_id: Uuid::now_v7(),
+        run_started: t(5),
+        at: t(10),
+        seen: &seen,
+        policy: SweepPolicy::default(),
+    })
+    .await
+    .expect("sweep");
+    let got = s.related(&deps(40)).await.expect("walk");
+    assert_eq!(walked(&got), vec![c1("a", 0), c1("b", 1), c1("d", 1), c1("c", 2)]);
+    let mut all_q = deps(40);
+    all_q.include_inactive = true;
+    let got = s.related(&all_q).await.expect("walk");
+    assert_eq!(walked(&got), vec![c1("a", 0), c1("b", 1), c1("d", 1), c1("c", 2), c1("e", 2), c1("f", 3)]);
+    assert!(!got[4].resource.active, "e is inactive");
+
+    // Unknown start ids walk nowhere.
+    let none = RelatedQuery::new(T, Kind::APPLICATION, ["nope"], "depends_on", Direction::Outgoing).depth(40);
+    assert!(s.related(&none).await.expect("walk").is_empty());
 }

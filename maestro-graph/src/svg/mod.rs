@@ -21,6 +21,7 @@ use crate::business::{BusinessGraph, BusinessNode};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::model::{DatacenterRef, Server};
+use crate::overlay::{ChangeMarks, Mark};
 use geometry::{Projector, Pt, cal, fmt_num, path_d};
 
 const ALLOWED: [(&str, &str); 10] = [
@@ -309,6 +310,7 @@ fn use_attrs(href: &str, class: &str, x: f64, y: f64, w: f64, h: f64) -> Vec<(&'
 }
 
 struct Connector<'a> {
+    mark: Option<Mark>,
     id: String,
     cols: String,
     from: &'a str,
@@ -319,29 +321,34 @@ struct Connector<'a> {
 }
 
 fn write_connector(out: &mut Out, c: Connector<'_>) -> Result<()> {
-    let Connector { id, cols, from, to, conn_class, d, endpoint } = c;
+    let Connector { mark, id, cols, from, to, conn_class, d, endpoint } = c;
+    let class = match mark {
+        Some(m) => format!("edge change-{}", m.as_str()),
+        None => "edge".into(),
+    };
     out.start(
         "g",
         &[
             ("id", id),
-            ("class", "edge".into()),
+            ("class", class),
             ("data-cols", cols),
             ("data-from", from.to_string()),
             ("data-to", to.to_string()),
         ],
     )?;
-    out.empty(
-        "path",
-        &[
-            ("class", "conector".into()),
-            ("d", d.to_string()),
-            ("fill", "none".into()),
-            ("marker-end", "url(#markers.arrow)".into()),
-            ("opacity", "0.8".into()),
-            ("stroke", "black".into()),
-            ("stroke-width", "1".into()),
-        ],
-    )?;
+    let mut visible: Vec<(&str, String)> = vec![
+        ("class", "conector".into()),
+        ("d", d.to_string()),
+        ("fill", "none".into()),
+        ("marker-end", "url(#markers.arrow)".into()),
+        ("opacity", "0.8".into()),
+        ("stroke", mark.map_or("black", Mark::color).into()),
+        ("stroke-width", if mark.is_some() { "3" } else { "1" }.into()),
+    ];
+    if mark == Some(Mark::Removed) {
+        visible.push(("stroke-dasharray", "8 5".into()));
+    }
+    out.empty("path", &visible)?;
     out.empty(
         "path",
         &[
@@ -362,6 +369,16 @@ fn write_connector(out: &mut Out, c: Connector<'_>) -> Result<()> {
 /// # Errors
 /// [`Error::Draw`] for an empty grid; [`Error::Xml`] if writing fails.
 pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
+    draw_business_marked(g, grid, &ChangeMarks::default())
+}
+
+/// Draw a placed business graph with change marks (see [`crate::overlay`]): marked nodes get
+/// a coloured floor and a `data-change` attribute, marked connectors a coloured (removed:
+/// dashed) line and a `change-*` class, and a legend says what the colours mean.
+///
+/// # Errors
+/// As [`draw_business`].
+pub fn draw_business_marked(g: &BusinessGraph, grid: &Grid, marks: &ChangeMarks) -> Result<Drawing> {
     let Some(max_x) = grid.max_x() else {
         return Err(Error::Draw("the grid is empty".into()));
     };
@@ -393,6 +410,7 @@ pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
         write_connector(
             &mut body,
             Connector {
+                mark: marks.edges.get(&(ids[e.from].to_string(), ids[e.to].to_string())).copied(),
                 id: format!("edge-{i}"),
                 cols: format!("{}-{}", a.x, b.x),
                 from: ids[e.from],
@@ -418,6 +436,7 @@ pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
             write_connector(
                 &mut body,
                 Connector {
+                    mark: None,
                     id: format!("entry-{n}"),
                     cols: format!("{}-{}", pl.x - 1, pl.x),
                     from: ids[n],
@@ -434,7 +453,22 @@ pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
         }
         let fl = geometry::floor(&pr, pl.x, pl.y, pl.size);
         let points = fl.iter().map(|(x, y)| format!("{},{}", fmt_num(*x), fmt_num(*y))).collect::<Vec<_>>().join(" ");
-        body.empty("polyline", &[("fill", "#ccc".into()), ("fill-opacity", "0.2".into()), ("points", points)])?;
+        match marks.nodes.get(&node.app.id) {
+            None => {
+                body.empty("polyline", &[("fill", "#ccc".into()), ("fill-opacity", "0.2".into()), ("points", points)])?
+            }
+            Some(m) => body.empty(
+                "polyline",
+                &[
+                    ("class", format!("change-{}", m.as_str())),
+                    ("fill", m.color().into()),
+                    ("fill-opacity", "0.45".into()),
+                    ("points", points),
+                    ("stroke", m.color().into()),
+                    ("stroke-width", "2".into()),
+                ],
+            )?,
+        }
         let mut base = use_attrs("grid.base", "default", p.0, p.1, 100.0, 190.0);
         base.insert(1, ("fill-opacity", "0.4".into()));
         body.empty("use", &base)?;
@@ -445,6 +479,9 @@ pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
         let mut bnd = use_attrs("boundaries_box.front", "default boundaries", p.0, p.1, 100.0, 190.0);
         bnd.insert(1, ("data-id", node.app.id.clone()));
         bnd.insert(3, ("id", format!("node-{n}")));
+        if let Some(m) = marks.nodes.get(&node.app.id) {
+            bnd.insert(2, ("data-change", m.as_str().into()));
+        }
         body.start("use", &bnd)?;
         let fam = node.app.family.as_deref().unwrap_or("Application");
         body.text_el("title", &[], &format!("{} ({fam})", node.app.name))?;
@@ -555,6 +592,24 @@ pub fn draw_business(g: &BusinessGraph, grid: &Grid) -> Result<Drawing> {
     }
     out.end("defs")?;
     out.w.get_mut().extend_from_slice(&body.w.into_inner());
+    if !marks.is_empty() {
+        out.start("g", &[("id", "change-legend".into()), ("font-size", "14".into())])?;
+        for (i, m) in [Mark::Added, Mark::Removed, Mark::Changed].into_iter().enumerate() {
+            let y = vb.1 + 20.0 + 20.0 * i as f64;
+            out.empty(
+                "rect",
+                &[
+                    ("fill", m.color().into()),
+                    ("height", "12".into()),
+                    ("width", "12".into()),
+                    ("x", fmt_num(vb.0 + 10.0)),
+                    ("y", fmt_num(y - 11.0)),
+                ],
+            )?;
+            out.text_el("text", &[("x", fmt_num(vb.0 + 28.0)), ("y", fmt_num(y))], m.as_str())?;
+        }
+        out.end("g")?;
+    }
     out.start("g", &[("id", "tooltips".into())])?;
     out.w.get_mut().extend_from_slice(&tooltips.w.into_inner());
     out.end("g")?;

@@ -9,6 +9,7 @@ use aws_credential_types::Credentials as SigningCredentials;
 use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use maestro_core::layers::RateLimiter;
 use maestro_core::{ProviderError, ProviderErrorKind};
 use reqwest::Method;
 use serde_json::Value;
@@ -69,6 +70,7 @@ pub struct AwsClient {
     credentials: Credentials,
     endpoint: Option<String>,
     limit: Arc<Semaphore>,
+    rate: Option<RateLimiter>,
     requests: AtomicU64,
 }
 
@@ -104,8 +106,17 @@ impl AwsClient {
             credentials,
             endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
             limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            rate: None,
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// Start at most `per_second` requests per second (burst: one per concurrency slot).
+    #[must_use]
+    pub fn with_rate_limit(mut self, per_second: Option<f64>) -> Self {
+        let burst = u32::try_from(self.limit.available_permits()).unwrap_or(1);
+        self.rate = per_second.filter(|r| r.is_finite() && *r > 0.0).map(|r| RateLimiter::new(r, burst));
+        self
     }
 
     /// Requests sent so far (including failed ones).
@@ -130,6 +141,9 @@ impl AwsClient {
     /// auth (401/403 and AWS auth codes), invalid (other 4xx).
     pub async fn send(&self, req: &AwsRequest) -> Result<AwsResponse, ProviderError> {
         let _permit = self.limit.acquire().await.map_err(|_| ProviderError::transient("client is shutting down"))?;
+        if let Some(rate) = &self.rate {
+            rate.acquire().await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.base_url(req), req.path_and_query);
         let signed = sign_request(&self.credentials, req, &url, SystemTime::now())?;

@@ -51,6 +51,11 @@ pub struct AwsConfig {
     /// Time limit of one HTTP request, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_secs: f64,
+    /// Requests started per second at most for this connection, over all regions and tasks
+    /// (default: no limit beyond `max_concurrency`). AWS throttles per account and API; set
+    /// this below your account's limits to avoid `RequestLimitExceeded` instead of retrying it.
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
     /// Reproduce the original's quirks: `switch` drops falsy values and tag values read by
     /// `arrCatcher` are capitalised.
     #[serde(default)]
@@ -78,6 +83,7 @@ impl std::fmt::Debug for AwsConfig {
             .field("page_sizes", &self.page_sizes)
             .field("max_concurrency", &self.max_concurrency)
             .field("timeout_secs", &self.timeout_secs)
+            .field("max_requests_per_second", &self.max_requests_per_second)
             .field("compat", &self.compat)
             .finish()
     }
@@ -105,6 +111,7 @@ impl AwsConfig {
             page_sizes: BTreeMap::new(),
             max_concurrency: default_concurrency(),
             timeout_secs: default_timeout(),
+            max_requests_per_second: None,
             compat: false,
         }
     }
@@ -193,6 +200,11 @@ impl AwsConfig {
             if *size == 0 {
                 errors.push(format!("{path}.page_sizes.{call}"), "must be at least 1");
             }
+        }
+        if let Some(r) = self.max_requests_per_second
+            && !(r.is_finite() && r > 0.0)
+        {
+            errors.push(format!("{path}.max_requests_per_second"), format!("must be a positive number, got {r}"));
         }
         if self.max_concurrency == 0 || self.max_concurrency > 256 {
             errors.push(format!("{path}.max_concurrency"), format!("must be 1..=256, got {}", self.max_concurrency));

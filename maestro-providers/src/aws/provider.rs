@@ -43,7 +43,8 @@ impl AwsProvider {
             config.endpoint.clone(),
             config.max_concurrency,
             Duration::from_secs_f64(config.timeout_secs),
-        )?;
+        )?
+        .with_rate_limit(config.max_requests_per_second);
         Ok(Self { tenant: tenant.into(), config, client })
     }
 

@@ -483,6 +483,7 @@ fn config_reports_every_problem_with_its_path() {
     cfg.endpoint = Some("ftp://x".into());
     cfg.page_sizes.insert("DescribeNothing".into(), 0);
     cfg.max_concurrency = 0;
+    cfg.max_requests_per_second = Some(-1.0);
     cfg.timeout_secs = 0.0;
     let mut e = ConfigErrors::new();
     assert!(!cfg.validate("sources[2]", &mut e));
@@ -498,6 +499,7 @@ fn config_reports_every_problem_with_its_path() {
             "sources[2].endpoint",
             "sources[2].page_sizes.DescribeNothing",
             "sources[2].page_sizes.DescribeNothing",
+            "sources[2].max_requests_per_second",
             "sources[2].max_concurrency",
             "sources[2].timeout_secs",
         ]
