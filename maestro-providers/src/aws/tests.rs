@@ -583,6 +583,18 @@ async fn fake_aws(
         return (ok, out.to_string());
     }
     match (params.get("Action").map(String::as_str), uri.path()) {
+        // EC2's NextToken style (moto answers these in one page whatever MaxResults says).
+        (Some(action @ ("DescribeVolumes" | "DescribeSnapshots" | "DescribeSecurityGroups")), _) => {
+            let (r, next) = page(params.get("MaxResults"), params.get("NextToken"));
+            let (set, id, prefix) = match action {
+                "DescribeVolumes" => ("volumeSet", "volumeId", "vol-"),
+                "DescribeSnapshots" => ("snapshotSet", "snapshotId", "snap-"),
+                _ => ("securityGroupInfo", "groupId", "sg-"),
+            };
+            let items: String = r.map(|i| format!("<item><{id}>{prefix}{i}</{id}><groupName>g{i}</groupName></item>")).collect();
+            let next = next.map(|n| format!("<nextToken>{n}</nextToken>")).unwrap_or_default();
+            (ok, format!("<{action}Response><{set}>{items}</{set}>{next}</{action}Response>"))
+        }
         (Some("ListQueues"), _) => {
             let (r, next) = page(params.get("MaxResults"), params.get("NextToken"));
             let urls: String = r.map(|i| format!("<QueueUrl>https://sqs.us-east-1.amazonaws.com/123/q{i}</QueueUrl>")).collect();
@@ -632,13 +644,23 @@ async fn every_token_style_pages_to_the_end() {
     cfg.endpoint = Some(format!("http://{addr}"));
     cfg.page_size = Some(3);
     cfg.tasks = Some(
-        ["brokers-list", "loadbalance-list", "serverless-list", "dynamodb-list", "gateway-list", "storage-object-list"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "brokers-list",
+            "loadbalance-list",
+            "serverless-list",
+            "dynamodb-list",
+            "gateway-list",
+            "storage-object-list",
+            "volumes-list",
+            "snapshot-list",
+            "security-list",
+        ]
+        .map(String::from)
+        .to_vec(),
     );
     let p = AwsProvider::new("t", cfg).unwrap();
     let counts = maestro_core::testing::assert_provider_contract(&p).await;
-    assert_eq!(counts, vec![10; 6], "every item of every task, no page lost or repeated");
+    assert_eq!(counts, vec![10; 9], "every item of every task, no page lost or repeated");
     let t = AwsTranslator::new("c", "dc", false).unwrap();
     for scope in maestro_core::Provider::scopes(&p).await.unwrap() {
         let mut cursor = None;
@@ -657,6 +679,7 @@ async fn every_token_style_pages_to_the_end() {
         }
         assert_eq!(ids.len(), 10, "{scope}");
     }
-    // 4 pages of 3 per call (loadbalance-list: 1 empty ELBv2 page + 4 classic pages), twice.
-    assert!(p.request_count() >= 2 * (4 * 6 + 1), "requests: {}", p.request_count());
+    // 4 pages of 3 per call (loadbalance-list: 1 empty ELBv2 page + 4 classic pages), and 2
+    // pages of 5 for the EC2 calls (their smallest page), twice.
+    assert!(p.request_count() >= 2 * (4 * 6 + 1 + 3 * 2), "requests: {}", p.request_count());
 }
