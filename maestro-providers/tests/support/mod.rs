@@ -1,0 +1,5 @@
+//! Loopback doubles of cloud APIs shared by the provider tests.
+#![allow(dead_code)]
+
+pub mod fake_digitalocean;
+pub mod fake_openstack;
