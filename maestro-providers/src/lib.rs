@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `file` | provider: inventory files (the original File template, JSON or YAML) | `file` |
 //! | `aws` | provider: AWS APIs over a lean SigV4 client, declarative YAML mapping rules | `aws` |
+//! | `azure` | provider: Azure Resource Manager with an OAuth2 client-credentials token (same rule engine) | `azure` |
 //! | `digitalocean` | provider: DigitalOcean API v2 with `links.pages.next` pagination (same rule engine) | `digitalocean` |
 //! | `openstack` | provider: Keystone v3 + Nova, Glance, Cinder, Neutron, Octavia (same rule engine) | `openstack` |
 //! | `tix` | processor: TiX report files → `tix.result` events (a library API, not a resource provider) | `tix` |
@@ -24,6 +25,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 #[cfg(feature = "digitalocean")]
 pub mod digitalocean;
 #[cfg(feature = "file")]
@@ -70,6 +73,8 @@ pub static PROVIDERS: &[(&str, Factory<Source>)] = &[
     ("openstack", openstack::build),
     #[cfg(feature = "digitalocean")]
     ("digitalocean", digitalocean::build),
+    #[cfg(feature = "azure")]
+    ("azure", azure::build),
 ];
 
 /// Every publisher, by config `type`.

@@ -9,6 +9,10 @@ mod fake_openstack;
 #[path = "../../maestro-providers/tests/support/fake_digitalocean.rs"]
 mod fake_digitalocean;
 
+#[allow(dead_code)]
+#[path = "../../maestro-providers/tests/support/fake_azure.rs"]
+mod fake_azure;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -101,4 +105,39 @@ async fn maestro_run_crawls_digitalocean_and_deactivates_a_deleted_droplet() {
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(listing.lines().count(), 1, "{listing}");
     assert!(listing.starts_with("server\t3164444\tinactive"), "{listing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maestro_run_crawls_azure_and_deactivates_a_deleted_vm() {
+    let fake = fake_azure::FakeAzure::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        "  - type: azure\n    connection: az-cli\n    tenant_id: {}\n    client_id: {}\n    client_secret: '{}'\n    \
+         subscription_id: {}\n    login_endpoint: '{}'\n    management_endpoint: '{}'\n",
+        fake_azure::TENANT_ID,
+        fake_azure::CLIENT_ID,
+        fake_azure::CLIENT_SECRET,
+        fake_azure::SUBSCRIPTION,
+        fake.base,
+        fake.base
+    );
+    let (cfg, db) = write_config(dir.path(), &source);
+    let out = run(&["run", &cfg]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(fake_azure::CLIENT_SECRET), "the secret must never be printed");
+    let out = run(&["resources", "--database", &db, "--tenant", "acme"]).await;
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(listing.lines().filter(|l| l.starts_with("server\t")).count(), 4, "{listing}");
+
+    assert!(fake.state().delete("virtualMachines", "db-1"));
+    let out = run(&["run", &cfg]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deactivated 1"), "{}", text(&out));
+    let out = run(&["resources", "--database", &db, "--tenant", "acme", "--active", "false"]).await;
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(listing.lines().count(), 1, "{listing}");
+    assert!(
+        listing.starts_with("server\t/subscriptions/") && listing.contains("/virtualMachines/db-1\tinactive"),
+        "{listing}"
+    );
 }
