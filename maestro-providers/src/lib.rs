@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `file` | provider: inventory files (the original File template, JSON or YAML) | `file` |
 //! | `aws` | provider: AWS APIs over a lean SigV4 client, declarative YAML mapping rules | `aws` |
+//! | `ansible`, `terraform` | providers: Ansible facts / Terraform state (v4) files from local paths | `importers` |
 //! | `azure` | provider: Azure Resource Manager with an OAuth2 client-credentials token (same rule engine) | `azure` |
 //! | `digitalocean` | provider: DigitalOcean API v2 with `links.pages.next` pagination (same rule engine) | `digitalocean` |
 //! | `openstack` | provider: Keystone v3 + Nova, Glance, Cinder, Neutron, Octavia (same rule engine) | `openstack` |
@@ -31,6 +32,8 @@ pub mod azure;
 pub mod digitalocean;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "importers")]
+pub mod importers;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
 #[cfg(feature = "openstack")]
@@ -75,6 +78,10 @@ pub static PROVIDERS: &[(&str, Factory<Source>)] = &[
     ("digitalocean", digitalocean::build),
     #[cfg(feature = "azure")]
     ("azure", azure::build),
+    #[cfg(feature = "importers")]
+    ("ansible", importers::build_ansible),
+    #[cfg(feature = "importers")]
+    ("terraform", importers::build_terraform),
 ];
 
 /// Every publisher, by config `type`.
