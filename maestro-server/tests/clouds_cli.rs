@@ -1,15 +1,12 @@
 //! `maestro run` end to end against the loopback cloud doubles of
 //! `maestro-providers/tests/support/` (real process, real SQLite file, real HTTP).
 
-#[allow(dead_code)]
 #[path = "../../maestro-providers/tests/support/fake_openstack.rs"]
 mod fake_openstack;
 
-#[allow(dead_code)]
 #[path = "../../maestro-providers/tests/support/fake_digitalocean.rs"]
 mod fake_digitalocean;
 
-#[allow(dead_code)]
 #[path = "../../maestro-providers/tests/support/fake_azure.rs"]
 mod fake_azure;
 

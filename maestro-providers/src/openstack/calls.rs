@@ -149,12 +149,11 @@ pub fn task(name: &str) -> Option<&'static Task> {
 /// (`http://h:9696/v2.0` + `/v2.0/networks` → `http://h:9696/v2.0/networks`).
 pub fn join(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
-    if let Some(rest) = path.strip_prefix('/') {
-        if let Some((first, tail)) = rest.split_once('/') {
-            if base.ends_with(&format!("/{first}")) {
-                return format!("{base}/{tail}");
-            }
-        }
+    if let Some(rest) = path.strip_prefix('/')
+        && let Some((first, tail)) = rest.split_once('/')
+        && base.ends_with(&format!("/{first}"))
+    {
+        return format!("{base}/{tail}");
     }
     format!("{base}{path}")
 }

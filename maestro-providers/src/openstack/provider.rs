@@ -18,6 +18,9 @@ use crate::rest::{RestClient, check_status, parse_json, same_origin};
 /// How long the flavors of a region are kept for the servers' cpu/memory (as the original).
 pub const FLAVOR_CACHE: Duration = Duration::from_secs(3600);
 
+/// Flavor id → flavor.
+type Flavors = Arc<HashMap<String, Value>>;
+
 /// Crawls one OpenStack project: one scope per (task, region). Authenticates with Keystone on
 /// first use, refreshes the token before it expires and once on a 401, and follows each list's
 /// `next` link (or `marker` when a full page carries none).
@@ -26,7 +29,7 @@ pub struct OpenStackProvider {
     config: OpenStackConfig,
     client: RestClient,
     token: Mutex<Option<Arc<Token>>>,
-    flavors: Mutex<HashMap<String, (Instant, Arc<HashMap<String, Value>>)>>,
+    flavors: Mutex<HashMap<String, (Instant, Flavors)>>,
 }
 
 impl std::fmt::Debug for OpenStackProvider {
@@ -75,11 +78,11 @@ impl OpenStackProvider {
                 .map_err(|_| ProviderError::malformed("keystone issued a token that is not a valid header value"))?;
             tv.set_sensitive(true);
             req = req.header("x-auth-token", tv);
-            if call.service.contains(&"compute") {
-                if let Some(v) = &self.config.compute_api_version {
-                    req = req.header("openstack-api-version", format!("compute {v}"));
-                    req = req.header("x-openstack-nova-api-version", v.as_str());
-                }
+            if call.service.contains(&"compute")
+                && let Some(v) = &self.config.compute_api_version
+            {
+                req = req.header("openstack-api-version", format!("compute {v}"));
+                req = req.header("x-openstack-nova-api-version", v.as_str());
             }
             let ans = self.client.send(req, what).await?;
             if ans.status == 401 && attempt == 0 {
@@ -101,13 +104,13 @@ impl OpenStackProvider {
     }
 
     /// Flavor id → flavor, for `region`, loaded through every page and kept for an hour.
-    async fn flavors(&self, region: Option<&str>) -> Result<Arc<HashMap<String, Value>>, ProviderError> {
+    async fn flavors(&self, region: Option<&str>) -> Result<Flavors, ProviderError> {
         let key = region.unwrap_or("").to_string();
         let mut cache = self.flavors.lock().await;
-        if let Some((at, map)) = cache.get(&key) {
-            if at.elapsed() < FLAVOR_CACHE {
-                return Ok(map.clone());
-            }
+        if let Some((at, map)) = cache.get(&key)
+            && at.elapsed() < FLAVOR_CACHE
+        {
+            return Ok(map.clone());
         }
         let call = &task("flavor-list").expect("in the catalogue").calls[0];
         let token = self.token(None).await?;

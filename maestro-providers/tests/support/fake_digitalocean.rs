@@ -72,7 +72,7 @@ impl State {
         let before = list.len();
         list.retain(|x| match x.get("id") {
             Some(Value::String(s)) => s != id,
-            Some(v) => v.to_string() != id,
+            Some(v) => v.as_u64() != id.parse::<u64>().ok(),
             None => true,
         });
         list.len() != before
