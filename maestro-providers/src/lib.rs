@@ -6,6 +6,10 @@
 //! |---|---|---|
 //! | `file` | provider: inventory files (the original File template, JSON or YAML) | `file` |
 //! | `aws` | provider: AWS APIs over a lean SigV4 client, declarative YAML mapping rules | `aws` |
+//! | `ansible`, `terraform` | providers: Ansible facts / Terraform state (v4) files from local paths | `importers` |
+//! | `azure` | provider: Azure Resource Manager with an OAuth2 client-credentials token (same rule engine) | `azure` |
+//! | `digitalocean` | provider: DigitalOcean API v2 with `links.pages.next` pagination (same rule engine) | `digitalocean` |
+//! | `openstack` | provider: Keystone v3 + Nova, Glance, Cinder, Neutron, Octavia (same rule engine) | `openstack` |
 //! | `tix` | processor: TiX report files → `tix.result` events (a library API, not a resource provider) | `tix` |
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
@@ -22,10 +26,20 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
+#[cfg(feature = "digitalocean")]
+pub mod digitalocean;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "importers")]
+pub mod importers;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
+#[cfg(feature = "openstack")]
+pub mod openstack;
+#[cfg(feature = "rest")]
+pub mod rest;
 #[cfg(feature = "tix")]
 pub mod tix;
 #[cfg(feature = "tix")]
@@ -58,6 +72,16 @@ pub static PROVIDERS: &[(&str, Factory<Source>)] = &[
     ("file", file::build),
     #[cfg(feature = "aws")]
     ("aws", aws::build),
+    #[cfg(feature = "openstack")]
+    ("openstack", openstack::build),
+    #[cfg(feature = "digitalocean")]
+    ("digitalocean", digitalocean::build),
+    #[cfg(feature = "azure")]
+    ("azure", azure::build),
+    #[cfg(feature = "importers")]
+    ("ansible", importers::build_ansible),
+    #[cfg(feature = "importers")]
+    ("terraform", importers::build_terraform),
 ];
 
 /// Every publisher, by config `type`.

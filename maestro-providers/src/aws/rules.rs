@@ -606,8 +606,10 @@ pub struct RuleSet {
     pub skip: Option<(Path, Vec<String>)>,
 }
 
-/// Hooks a rule file may name.
-pub const HOOKS: &[&str] = &["cpu_memory"];
+/// Hooks a rule file may name (each provider's translator implements them: `cpu_memory` fills
+/// `cpu`/`memory` from an instance-type catalogue or a flavor, `ip_addresses` picks the
+/// private/public IPv4 of a server).
+pub const HOOKS: &[&str] = &["cpu_memory", "ip_addresses"];
 
 impl RuleSet {
     /// Parse and compile a YAML rule file.
