@@ -106,10 +106,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
         let p = obj.call_method0("__fspath__")?;
         return from_py(&p, path);
     }
-    Err(PyTypeError::new_err(format!(
-        "{path}: cannot convert a value of type `{}` to JSON",
-        obj.get_type().name()?
-    )))
+    Err(PyTypeError::new_err(format!("{path}: cannot convert a value of type `{}` to JSON", obj.get_type().name()?)))
 }
 
 /// A timezone-aware `datetime` as UTC.
@@ -132,24 +129,31 @@ pub fn key_from_py(obj: &Bound<'_, PyAny>) -> PyResult<ResourceKey> {
         let s = s.to_cow()?;
         let mut parts = s.splitn(4, '/');
         return match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(t), Some(c), Some(k), Some(id)) if !t.is_empty() && !c.is_empty() && !k.is_empty() && !id.is_empty() => {
+            (Some(t), Some(c), Some(k), Some(id))
+                if !t.is_empty() && !c.is_empty() && !k.is_empty() && !id.is_empty() =>
+            {
                 Ok(ResourceKey::new(t, c, Kind::new(k), id))
             }
-            _ => Err(PyValueError::new_err(format!(
-                "key `{s}`: expected `tenant/connection/kind/native_id`"
-            ))),
+            _ => Err(PyValueError::new_err(format!("key `{s}`: expected `tenant/connection/kind/native_id`"))),
         };
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let field = |name: &str| -> PyResult<String> {
             match d.get_item(name)? {
-                Some(v) => v.extract::<String>().map_err(|_| PyTypeError::new_err(format!("key.{name}: must be a string"))),
+                Some(v) => {
+                    v.extract::<String>().map_err(|_| PyTypeError::new_err(format!("key.{name}: must be a string")))
+                }
                 None => Err(PyValueError::new_err(format!(
                     "key.{name}: missing (a key needs tenant, connection, kind and native_id)"
                 ))),
             }
         };
-        return Ok(ResourceKey::new(field("tenant")?, field("connection")?, Kind::new(field("kind")?), field("native_id")?));
+        return Ok(ResourceKey::new(
+            field("tenant")?,
+            field("connection")?,
+            Kind::new(field("kind")?),
+            field("native_id")?,
+        ));
     }
     Err(PyTypeError::new_err(format!(
         "key: expected a dict or a `tenant/connection/kind/native_id` string, got `{}`",

@@ -134,9 +134,7 @@ fn redact(url: &str) -> String {
 }
 
 fn path_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PathBuf> {
-    obj.extract::<PathBuf>().map_err(|_| {
-        PyTypeError::new_err(format!("{what}: expected a str or os.PathLike path"))
-    })
+    obj.extract::<PathBuf>().map_err(|_| PyTypeError::new_err(format!("{what}: expected a str or os.PathLike path")))
 }
 
 impl Engine {
@@ -151,7 +149,10 @@ impl Engine {
 
     /// Run every source of a loaded config on this engine's store, then deliver the outbox to
     /// its publishers once.
-    async fn run_loaded(store: Arc<dyn AnyStore>, cfg: RunConfig) -> Result<(Vec<RunReport>, Value), maestro_core::Error> {
+    async fn run_loaded(
+        store: Arc<dyn AnyStore>,
+        cfg: RunConfig,
+    ) -> Result<(Vec<RunReport>, Value), maestro_core::Error> {
         let mut reports = Vec::new();
         for source in &cfg.sources {
             let repo: Arc<dyn Repository> = store.clone();
@@ -169,7 +170,8 @@ impl Engine {
             let relay = OutboxRelay::new(outbox, p.clone()).with_config(cfg.relay.clone());
             let pass = relay.drain().await?;
             relay.release().await?;
-            let backlog = store.outbox_status().await?.into_iter().find(|s| s.sink == p.name()).map_or(0, |s| s.backlog);
+            let backlog =
+                store.outbox_status().await?.into_iter().find(|s| s.sink == p.name()).map_or(0, |s| s.backlog);
             deliveries.push(json!({
                 "sink": p.name(),
                 "delivered": pass.delivered,
@@ -186,23 +188,23 @@ impl Engine {
         let (value, origin) = if config.is_instance_of::<PyDict>() {
             (from_py(config, "")?, None)
         } else {
+            // The same steps as `RunConfig::load`, keeping the parsed value to see whether
+            // the file names a database.
             let path = path_arg(config, "config")?;
-            let loaded = py.detach(|| RunConfig::load(&path));
-            return match loaded {
-                Ok(cfg) => {
-                    self.check_database(py, &cfg.database, true, Some(&path.display().to_string()))?;
-                    Ok(cfg)
-                }
-                Err(ServerConfigError::Invalid { path, errors }) => {
-                    Err(errors::config_errors(py, &errors, Some(&format!("config `{path}`"))))
-                }
-                Err(e @ ServerConfigError::Read { .. }) => Err(errors::ConfigError::new_err(e.to_string())),
-                Err(e) => Err(errors::ConfigError::new_err(e.to_string())),
-            };
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|source| {
+                errors::ConfigError::new_err(ServerConfigError::Read { path: shown.clone(), source }.to_string())
+            })?;
+            let value: Value = serde_yaml_ng::from_str(&text).map_err(|e| {
+                errors::ConfigError::new_err(
+                    ServerConfigError::Syntax { path: shown.clone(), message: e.to_string() }.to_string(),
+                )
+            })?;
+            (value, Some(format!("config `{shown}`")))
         };
         let explicit_db = value.get("database").is_some();
-        let cfg = RunConfig::from_value(&value).map_err(|e| errors::config_errors(py, &e, origin))?;
-        self.check_database(py, &cfg.database, explicit_db, None)?;
+        let cfg = RunConfig::from_value(&value).map_err(|e| errors::config_errors(py, &e, origin.as_deref()))?;
+        self.check_database(py, &cfg.database, explicit_db, origin.as_deref())?;
         Ok(cfg)
     }
 
@@ -241,8 +243,8 @@ impl Engine {
 impl Engine {
     /// Open the database (running migrations) and start the engine's runtime.
     #[new]
-    #[pyo3(signature = (database_url, tenant = "default".to_string(), worker_threads = 2))]
-    fn new(py: Python<'_>, database_url: String, tenant: String, worker_threads: usize) -> PyResult<Self> {
+    #[pyo3(signature = (database_url, tenant = "default", worker_threads = 2))]
+    fn new(py: Python<'_>, database_url: String, tenant: &str, worker_threads: usize) -> PyResult<Self> {
         if tenant.trim().is_empty() {
             return Err(errors::config_error(py, "tenant", "must be a non-empty string"));
         }
@@ -253,11 +255,11 @@ impl Engine {
             .build()
             .map_err(|e| errors::MaestroError::new_err(format!("cannot start the engine's runtime: {e}")))?;
         let store = py.detach(|| rt.block_on(maestro_store::open(&database_url))).map_err(errors::storage)?;
-        Ok(Self { rt: Arc::new(rt), store, url: database_url, tenant })
+        Ok(Self { rt: Arc::new(rt), store, url: database_url, tenant: tenant.to_string() })
     }
 
     fn __repr__(&self) -> String {
-        format!("Engine(database_url={:?}, tenant={:?})", redact(&self.url), self.tenant)
+        format!("Engine(database_url={:?}, tenant={:?})", redact(&self.url), self.tenant).replace('"', "'")
     }
 
     /// The database URL (password redacted).
@@ -295,13 +297,13 @@ impl Engine {
     /// Import one inventory file (`.json`, `.yaml`, `.yml`) with the `file` provider; returns
     /// the run report. A run that fails (unreadable or malformed file) raises `ProviderError`
     /// (with the report as `.result`) unless `check=False`.
-    #[pyo3(signature = (path, tenant = None, connection = "files".to_string(), entity = None, check = true))]
+    #[pyo3(signature = (path, tenant = None, connection = "files", entity = None, check = true))]
     fn import_file<'py>(
         &self,
         py: Python<'py>,
         path: &Bound<'py, PyAny>,
         tenant: Option<String>,
-        connection: String,
+        connection: &str,
         entity: Option<String>,
         check: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -316,7 +318,8 @@ impl Engine {
         let tenant = self.tenant_or_default(tenant);
         let cfg = RunConfig::from_value(&json!({"tenant": tenant, "database": self.url, "sources": [source]}))
             .map_err(|e| errors::config_errors(py, &e, None))?;
-        let (reports, _) = self.block(py, Self::run_loaded(self.store.clone(), cfg)).map_err(|e| errors::core(py, e))?;
+        let (reports, _) =
+            self.block(py, Self::run_loaded(self.store.clone(), cfg)).map_err(|e| errors::core(py, e))?;
         let report = reports.into_iter().next().ok_or_else(|| errors::MaestroError::new_err("no run was made"))?;
         let out = run_report_to_py(py, &report)?;
         if check && report.status == RunStatus::Failed {
@@ -390,7 +393,11 @@ impl Engine {
         page_size: u32,
     ) -> PyResult<PageIter> {
         let at = datetime_from_py(when, "when")?;
-        let filter = ResourceFilter { kind: kind.map(Kind::new), active, ..ResourceFilter::tenant(self.tenant_or_default(tenant)) };
+        let filter = ResourceFilter {
+            kind: kind.map(Kind::new),
+            active,
+            ..ResourceFilter::tenant(self.tenant_or_default(tenant))
+        };
         PageIter::new(self, Query::AsOf(filter, at), page_size)
     }
 
@@ -459,7 +466,14 @@ impl Engine {
         })?;
         let tenant = self.tenant_or_default(tenant);
         let store = self.store.clone();
-        let def = maestro_graph::GraphDefinition { id: "py".into(), name: "maestro graph".into(), kind, clients, systems, apps };
+        let def = maestro_graph::GraphDefinition {
+            id: "py".into(),
+            name: "maestro graph".into(),
+            kind,
+            clients,
+            systems,
+            apps,
+        };
         let rt = &self.rt;
         let built = py.detach(|| {
             let inv = rt
@@ -493,14 +507,18 @@ impl Engine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let processor = tix_processor(py, config)?;
         let store = self.store.clone();
-        let report =
-            self.block(py, async move { processor.process_installation(&*store, &user, &installation).await });
+        let report = self.block(py, async move { processor.process_installation(&*store, &user, &installation).await });
         ser_to_py(py, &report)
     }
 
     /// Analyse one directory of TiX report files (see the module-level `analyse_tix_batch`).
     #[pyo3(signature = (path, selection = true))]
-    fn analyse_tix_batch<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>, selection: bool) -> PyResult<Bound<'py, PyDict>> {
+    fn analyse_tix_batch<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        selection: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
         crate::tix::analyse_tix_batch(py, path, selection)
     }
 

@@ -112,4 +112,3 @@ impl Graph {
         format!("Graph(status={:?}, entries={:?})", self.status, self.entries)
     }
 }
-

@@ -31,8 +31,8 @@ use pyo3::prelude::*;
 #[pyfunction]
 #[pyo3(signature = (raw_json, volatile = Vec::new(), version = "1"))]
 fn checksum(raw_json: &str, volatile: Vec<String>, version: &str) -> PyResult<String> {
-    let value: serde_json::Value =
-        serde_json::from_str(raw_json).map_err(|e| PyValueError::new_err(format!("raw_json is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(raw_json)
+        .map_err(|e| PyValueError::new_err(format!("raw_json is not valid JSON: {e}")))?;
     let vol: Vec<&str> = volatile.iter().map(String::as_str).collect();
     Ok(maestro_core::checksum::checksum_of(&value, &vol, version).to_hex())
 }

@@ -47,7 +47,11 @@ fn run(dir: &PathBuf, selection: bool) -> Result<Value, TixError> {
 /// `selection` is true, every batch the reference selection loop picks (`selections`).
 /// Files that do not parse are listed in `rejected`. Raises `ProviderError` when the directory
 /// cannot be read.
-pub fn analyse_tix_batch<'py>(py: Python<'py>, path: &Bound<'py, PyAny>, selection: bool) -> PyResult<Bound<'py, PyDict>> {
+pub fn analyse_tix_batch<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    selection: bool,
+) -> PyResult<Bound<'py, PyDict>> {
     let dir: PathBuf = path.extract().map_err(|_| PyTypeError::new_err("path: expected a str or os.PathLike path"))?;
     let value = py.detach(|| run(&dir, selection)).map_err(errors::tix)?;
     Ok(to_py(py, &value)?.cast_into::<PyDict>()?)
@@ -56,6 +60,10 @@ pub fn analyse_tix_batch<'py>(py: Python<'py>, path: &Bound<'py, PyAny>, selecti
 /// Module-level `analyse_tix_batch(path, selection=True)`.
 #[pyfunction(name = "analyse_tix_batch")]
 #[pyo3(signature = (path, selection = true))]
-pub fn analyse_tix_batch_fn<'py>(py: Python<'py>, path: &Bound<'py, PyAny>, selection: bool) -> PyResult<Bound<'py, PyDict>> {
+pub fn analyse_tix_batch_fn<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    selection: bool,
+) -> PyResult<Bound<'py, PyDict>> {
     analyse_tix_batch(py, path, selection)
 }
