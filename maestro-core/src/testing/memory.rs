@@ -453,7 +453,7 @@ impl Repository for MemoryRepository {
             .filter(|r| r.tenant == tenant)
             .filter(|r| page.after.as_deref().is_none_or(|after| r.run_id.to_string().as_str() < after))
             .collect();
-        runs.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.run_id));
         let more = runs.len() > limit;
         let items: Vec<RunReport> = runs.into_iter().take(limit).cloned().collect();
         let next = if more { items.last().map(|r| r.run_id.to_string()) } else { None };
