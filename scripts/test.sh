@@ -18,3 +18,6 @@ cargo nextest run --workspace --features maestro-core/rabbitmq --no-fail-fast
 
 echo "[test] doc tests"
 cargo test --workspace --features maestro-core/rabbitmq --doc
+
+echo "[test] Python: the wheel, its pytest suite with stubtest, the Flask and Celery examples"
+bash scripts/test-python.sh

@@ -392,6 +392,9 @@ pub trait Repository: Send + Sync {
         }
         Ok(walk_related(all, query))
     }
+    /// A page of the tenant's run reports, newest first (by run id, a UUID v7). The cursor is
+    /// the last run id of the previous page.
+    async fn list_runs(&self, tenant: &str, page: &PageRequest) -> StoreResult<PageOf<RunReport>>;
 
     /// The inventory as it was at `at`: resources that existed then, with the document and
     /// `active` flag they had then (reconstructed from history). The `active` filter applies to

@@ -856,6 +856,33 @@ impl Repository for PostgresStore {
         })
         .transpose()
     }
+
+    async fn list_runs(&self, tenant: &str, page: &PageRequest) -> StoreResult<PageOf<RunReport>> {
+        let limit = page.checked_limit()?;
+        let rows: Vec<Value> = sqlx::query_scalar(
+            r#"SELECT report FROM runs WHERE tenant = $1 AND ($2::text IS NULL OR run_id COLLATE "C" < $2) ORDER BY run_id COLLATE "C" DESC LIMIT $3"#,
+        )
+        .bind(tenant)
+        .bind(page.after.as_deref())
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("listing runs"))?;
+        let mut items = rows
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value::<RunReport>(v)
+                    .map_err(|e| StorageError::Corrupt { context: "runs.report".into(), message: e.to_string() })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.run_id.to_string())
+        } else {
+            None
+        };
+        Ok(PageOf { items, next })
+    }
 }
 
 #[async_trait]

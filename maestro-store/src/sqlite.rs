@@ -779,6 +779,27 @@ impl Repository for SqliteStore {
             .map_err(db_err("reading a run"))?;
         s.map(|s| parse("runs.report", &s)).transpose()
     }
+
+    async fn list_runs(&self, tenant: &str, page: &PageRequest) -> StoreResult<PageOf<RunReport>> {
+        let limit = page.checked_limit()?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT report FROM runs WHERE tenant = ?1 AND (?2 IS NULL OR run_id < ?2) ORDER BY run_id DESC LIMIT ?3",
+        )
+        .bind(tenant)
+        .bind(page.after.as_deref())
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("listing runs"))?;
+        let mut items = rows.iter().map(|s| parse::<RunReport>("runs.report", s)).collect::<StoreResult<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.run_id.to_string())
+        } else {
+            None
+        };
+        Ok(PageOf { items, next })
+    }
 }
 
 #[async_trait]

@@ -443,6 +443,22 @@ impl Repository for MemoryRepository {
     async fn get_run(&self, run_id: Uuid) -> StoreResult<Option<RunReport>> {
         Ok(self.inner.lock().expect("poisoned").runs.get(&run_id).cloned())
     }
+
+    async fn list_runs(&self, tenant: &str, page: &PageRequest) -> StoreResult<PageOf<RunReport>> {
+        let limit = page.checked_limit()? as usize;
+        let g = self.inner.lock().expect("poisoned");
+        let mut runs: Vec<&RunReport> = g
+            .runs
+            .values()
+            .filter(|r| r.tenant == tenant)
+            .filter(|r| page.after.as_deref().is_none_or(|after| r.run_id.to_string().as_str() < after))
+            .collect();
+        runs.sort_by_key(|r| std::cmp::Reverse(r.run_id));
+        let more = runs.len() > limit;
+        let items: Vec<RunReport> = runs.into_iter().take(limit).cloned().collect();
+        let next = if more { items.last().map(|r| r.run_id.to_string()) } else { None };
+        Ok(PageOf { items, next })
+    }
 }
 
 #[async_trait]

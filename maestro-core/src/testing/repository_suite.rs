@@ -44,6 +44,7 @@ macro_rules! repository_suite {
             duplicate_keys_in_a_batch_last_wins,
             interrupted_batch_leaves_store_as_before,
             runs_are_recorded_with_an_event,
+            runs_are_listed_newest_first_per_tenant,
             outbox_delivers_in_order_once,
             outbox_keeps_events_while_sink_is_down,
             outbox_dead_letters_and_replays,
@@ -531,6 +532,46 @@ pub async fn runs_are_recorded_with_an_event<S: Store + FaultInjection>(s: Arc<S
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].event.kind, kinds::RUN_FINISHED);
     assert_eq!(ev[0].event.payload["status"], json!("partial"));
+}
+
+/// Run reports list newest first, per tenant, in pages that lose nothing.
+pub async fn runs_are_listed_newest_first_per_tenant<S: Store + FaultInjection>(s: Arc<S>) {
+    let mut ids = Vec::new();
+    for (i, tenant) in ["tenant-a", "tenant-a", "tenant-b", "tenant-a", "tenant-a", "tenant-a"].iter().enumerate() {
+        let report = RunReport {
+            run_id: Uuid::now_v7(),
+            tenant: (*tenant).into(),
+            connection: C.into(),
+            provider: "file".into(),
+            started_at: t(i as i64),
+            finished_at: t(i as i64 + 1),
+            status: RunStatus::Complete,
+            error: None,
+            scopes: Vec::new(),
+            stats: RunStats::default(),
+        };
+        if *tenant == T {
+            ids.push(report.run_id);
+        }
+        s.record_run(&report).await.expect("record");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = s.list_runs(T, &page).await.expect("list runs");
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.iter().map(|r| r.run_id));
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "every run of the tenant, newest first, none of another tenant");
+    let other = s.list_runs("tenant-b", &PageRequest::first(10)).await.expect("list runs");
+    assert_eq!(other.items.len(), 1);
+    assert!(s.list_runs(T, &PageRequest::first(0)).await.is_err(), "a zero limit is refused");
 }
 
 fn relay_config() -> RelayConfig {
