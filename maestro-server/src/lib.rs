@@ -8,3 +8,5 @@ pub mod commands;
 pub mod config;
 pub mod graph;
 pub mod progress;
+pub mod runtime;
+pub mod web;
