@@ -136,7 +136,8 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole run: serve/beat/worker print from worker threads.
+    let mut out = std::io::stdout();
     match cli.command {
         Command::Run { config } => {
             let config = match RunConfig::load(&config) {

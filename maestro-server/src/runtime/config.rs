@@ -441,7 +441,7 @@ schedules:
         assert_eq!((all[1].enabled, all[1].catch_up, all[1].overlap), (false, CatchUp::Skip, Overlap::Queue));
         assert_eq!(all[1].tenant, "acme");
         assert!(c.source_for_task("files", "server-list").is_err());
-        assert!(c.source_for_task("nope", "server-list").unwrap_err().contains("known: files"));
+        assert!(c.source_for_task("nope", "server-list").err().expect("unknown connection").contains("known: files"));
     }
 
     #[test]
