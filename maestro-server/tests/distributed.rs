@@ -216,6 +216,16 @@ async fn beats_fail_over_and_workers_survive_a_broker_cut() {
     let per_worker = [&w1, &w2].map(|w| w.lines().iter().filter(|l| l.contains(" ok: run ")).count());
     assert!(per_worker.iter().all(|n| *n > 0), "work spread over both workers: {per_worker:?}");
 
+    // The cut really hit the workers: each lost its connection and opened a new one.
+    for w in [&w1, &w2] {
+        assert!(
+            w.err_lines().iter().any(|l| l.contains("RabbitMQ connection lost; reconnecting")),
+            "{} did not reconnect:\n{}",
+            w.name,
+            w.err_lines().join("\n")
+        );
+    }
+
     // Tidy up the broker queues.
     let q = maestro_core::scheduler::RabbitQueue::connect(maestro_core::scheduler::RabbitConfig {
         url: broker_template.replace("{addr}", &broker_addr),

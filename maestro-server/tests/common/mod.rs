@@ -17,6 +17,7 @@ pub struct Proc {
     pub name: String,
     pub child: Child,
     pub lines: Arc<Mutex<Vec<String>>>,
+    pub err_lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proc {
@@ -39,12 +40,19 @@ impl Proc {
         });
         let err = child.stderr.take().expect("stderr");
         let n = name.to_string();
+        let err_lines = Arc::new(Mutex::new(Vec::new()));
+        let el = err_lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 eprintln!("[{n}] {line}");
+                el.lock().unwrap().push(line);
             }
         });
-        Self { name: name.into(), child, lines }
+        Self { name: name.into(), child, lines, err_lines }
+    }
+
+    pub fn err_lines(&self) -> Vec<String> {
+        self.err_lines.lock().unwrap().clone()
     }
 
     pub fn lines(&self) -> Vec<String> {
