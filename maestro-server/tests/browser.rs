@@ -55,10 +55,16 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let db = format!("sqlite://{}", dir.path().join("maestro.db").display());
     let config = dir.path().join("web.yaml");
-    std::fs::write(&config, format!("tenant: demo\nserver: {{graphs_dir: \"{}\"}}\n", dir.path().join("graphs").display()))
-        .unwrap();
-    let mut serve =
-        Proc::start("serve", &["serve", "--config", config.to_str().unwrap(), "--database", &db, "--port", "0"], &[]);
+    std::fs::write(
+        &config,
+        format!("tenant: demo\nserver: {{graphs_dir: \"{}\"}}\n", dir.path().join("graphs").display()),
+    )
+    .unwrap();
+    let mut serve = Proc::start(
+        "serve",
+        &["serve", "--config", config.to_str().unwrap(), "--database", &db, "--port", "0", "--web-only"],
+        &[],
+    );
     let url = served_url(&serve.wait_line(Duration::from_secs(60), |l| l.starts_with("maestro serve on")));
 
     let port = free_port();
@@ -117,7 +123,8 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     assert_eq!(count, "54 resource(s) shown");
 
     // The text filter narrows further: every row's name or id contains it.
-    let first_name = client.find(Locator::Css("#inventory-table tbody tr.resource td.name")).await.unwrap().text().await.unwrap();
+    let first_name =
+        client.find(Locator::Css("#inventory-table tbody tr.resource td.name")).await.unwrap().text().await.unwrap();
     let needle: String = first_name.chars().take(6).collect();
     let q = client.find(Locator::Id("q")).await.unwrap();
     q.clear().await.unwrap();

@@ -122,7 +122,8 @@ async fn beats_fail_over_and_workers_survive_a_broker_cut() {
 
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.json");
-    std::fs::write(&inv, r#"{"servers": [{"unique_id": "i-1", "name": "a"}, {"unique_id": "i-2", "name": "b"}]}"#).unwrap();
+    std::fs::write(&inv, r#"{"servers": [{"unique_id": "i-1", "name": "a"}, {"unique_id": "i-2", "name": "b"}]}"#)
+        .unwrap();
     let config = dir.path().join("m.yaml");
     std::fs::write(
         &config,

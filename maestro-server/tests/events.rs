@@ -31,8 +31,11 @@ where
 async fn a_crawl_streams_progress_and_filtered_events() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.json");
-    std::fs::write(&inv, r#"{"servers": [{"unique_id": "i-1", "name": "web-1"}, {"unique_id": "i-2", "name": "web-2"}]}"#)
-        .unwrap();
+    std::fs::write(
+        &inv,
+        r#"{"servers": [{"unique_id": "i-1", "name": "web-1"}, {"unique_id": "i-2", "name": "web-2"}]}"#,
+    )
+    .unwrap();
     let db = format!("sqlite://{}", dir.path().join("m.db").display());
     let config: Value = serde_json::json!({
         "database": db, "tenant": "acme",
@@ -58,7 +61,8 @@ async fn a_crawl_streams_progress_and_filtered_events() {
     let hello = next_json(&mut created).await;
     assert_eq!(hello["kinds"], serde_json::json!(["resource.created"]));
 
-    let job = JobRecord::new("manual-1", "acme", "crawl", serde_json::json!({"connection": "files"}), chrono::Utc::now());
+    let job =
+        JobRecord::new("manual-1", "acme", "crawl", serde_json::json!({"connection": "files"}), chrono::Utc::now());
     let registry = runtime::registry(&rt);
     registry.get("crawl").unwrap().call(JobContext { job }).await.expect("the crawl succeeds");
 
@@ -75,7 +79,9 @@ async fn a_crawl_streams_progress_and_filtered_events() {
     // The unfiltered one sees run progress from start to finish, the job outcome and the events.
     let mut kinds = Vec::new();
     let mut phases = Vec::new();
-    while !(kinds.iter().filter(|k: &&String| *k == "resource.created").count() == 2 && kinds.contains(&"run.finished".to_string())) {
+    while !(kinds.iter().filter(|k: &&String| *k == "resource.created").count() == 2
+        && kinds.contains(&"run.finished".to_string()))
+    {
         let m = next_json(&mut all).await;
         let kind = m["kind"].as_str().unwrap().to_string();
         if kind == "run.progress" {

@@ -34,7 +34,19 @@ server: {{graphs_dir: "{graphs}", workers: 2}}
     .unwrap();
     let mut serve = Proc::start(
         "serve",
-        &["serve", "--config", config.to_str().unwrap(), "--database", &db, "--port", "0", "--tick-ms", "200", "--poll-ms", "100"],
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--database",
+            &db,
+            "--port",
+            "0",
+            "--tick-ms",
+            "200",
+            "--poll-ms",
+            "100",
+        ],
         &[],
     );
     let url = served_url(&serve.wait_line(Duration::from_secs(60), |l| l.starts_with("maestro serve on")));
@@ -66,7 +78,10 @@ server: {{graphs_dir: "{graphs}", workers: 2}}
     let err = dead.last_error.unwrap();
     assert!(err.contains("no job kind named `no-such-kind`; known: crawl, graph, outbox.relay, tix.process"), "{err}");
     // The graph job wrote its SVG, served under /graphs/.
-    eventually("the graph SVG", Duration::from_secs(60), || async { graphs.join("webgraph.svg").exists().then_some(()) }).await;
+    eventually("the graph SVG", Duration::from_secs(60), || async {
+        graphs.join("webgraph.svg").exists().then_some(())
+    })
+    .await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let svg = http.get(format!("{url}/graphs/webgraph.svg")).send().await.unwrap();
     assert_eq!(svg.status(), 200);
@@ -114,7 +129,9 @@ fn bad_runtime_config_names_every_problem() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    for needle in ["schedules[0].every", "schedules[1]: give exactly one of `every` (seconds) and `cron`", "server.colour"] {
+    for needle in
+        ["schedules[0].every", "schedules[1]: give exactly one of `every` (seconds) and `cron`", "server.colour"]
+    {
         assert!(err.contains(needle), "missing `{needle}` in:\n{err}");
     }
 }

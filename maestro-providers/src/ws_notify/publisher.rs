@@ -91,7 +91,8 @@ impl Publisher for WsNotifyPublisher {
         let Some(command) = self.command_for(event) else {
             return Ok(());
         };
-        let resp = self.client.post(&self.endpoint).json(&command).send().await.map_err(|e| send_error(&self.name, e))?;
+        let resp =
+            self.client.post(&self.endpoint).json(&command).send().await.map_err(|e| send_error(&self.name, e))?;
         check_response(&self.name, &resp)?;
         // Centrifugo answers API errors with 200 and `{"error": {"code", "message"}}`.
         let body: Value = resp.json().await.unwrap_or(Value::Null);
@@ -100,7 +101,11 @@ impl Publisher for WsNotifyPublisher {
             Some(err) => {
                 let code = err["code"].as_u64().unwrap_or(0);
                 let msg = format!("websocket service error {code}: {}", err["message"].as_str().unwrap_or(""));
-                if code == 100 { Err(PublishError::transient(&self.name, msg)) } else { Err(PublishError::rejected(&self.name, msg)) }
+                if code == 100 {
+                    Err(PublishError::transient(&self.name, msg))
+                } else {
+                    Err(PublishError::rejected(&self.name, msg))
+                }
             }
         }
     }

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, env = "MAESTRO_BIND", default_value = "127.0.0.1")]
     pub bind: String,
+    /// Serve the page and websocket only: no beat, no workers (next to `maestro beat` and
+    /// `maestro worker` processes on a RabbitMQ deployment).
+    #[arg(long)]
+    pub web_only: bool,
 }
 
 /// Which mode to run.
@@ -104,7 +108,8 @@ pub async fn run(mode: Mode, args: RuntimeArgs) -> Result<()> {
 /// # Errors
 /// Bad config, unreachable database, address in use.
 pub async fn run_serve(args: ServeArgs) -> Result<()> {
-    let (rt, opts) = args.runtime.build().await?;
+    let (rt, mut opts) = args.runtime.build().await?;
+    opts.web_only = args.web_only;
     let port = args.port.unwrap_or(rt.config.server.port);
     let addr = format!("{}:{port}", args.bind);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;

@@ -305,8 +305,7 @@ impl RuntimeConfig {
             Some(Value::Array(items)) => {
                 for (i, v) in items.iter().enumerate() {
                     let path = format!("schedules[{i}]");
-                    let Some(e) = maestro_providers::util::parse_config::<ScheduleEntry>(v, &path, &mut errors)
-                    else {
+                    let Some(e) = maestro_providers::util::parse_config::<ScheduleEntry>(v, &path, &mut errors) else {
                         continue;
                     };
                     let trigger = match (e.every, &e.cron) {
@@ -318,7 +317,10 @@ impl RuntimeConfig {
                         }
                     };
                     if let Err(err) = trigger.validate() {
-                        errors.push(format!("{path}.{}", if e.every.is_some() { "every" } else { "cron" }), err.to_string());
+                        errors.push(
+                            format!("{path}.{}", if e.every.is_some() { "every" } else { "cron" }),
+                            err.to_string(),
+                        );
                     }
                     if schedules.iter().any(|s| s.name == e.name) {
                         errors.push(format!("{path}.name"), format!("`{}` is used by another schedule", e.name));
@@ -417,7 +419,11 @@ server: {workers: 0}
         .unwrap();
         let err = RuntimeConfig::from_value(&v).err().expect("invalid");
         let paths: Vec<&str> = err.problems.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, vec!["colour", "server.workers", "schedules[2]", "schedules[3].cron", "schedules[4].bogus"], "{err}");
+        assert_eq!(
+            paths,
+            vec!["colour", "server.workers", "schedules[2]", "schedules[3].cron", "schedules[4].bogus"],
+            "{err}"
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub async fn crawl(rt: Arc<Runtime>, ctx: JobContext) -> Result<String, JobError
             &built
         }
         None => {
-            &rt.config.source(connection).ok_or_else(|| JobError::permanent(rt.config.unknown_connection(connection)))?.source
+            &rt.config
+                .source(connection)
+                .ok_or_else(|| JobError::permanent(rt.config.unknown_connection(connection)))?
+                .source
         }
     };
     let observer = HubObserver::new(rt.hub.clone(), &ctx.job.tenant, connection, &ctx.job.id);
@@ -108,7 +111,8 @@ pub async fn graph(rt: Arc<Runtime>, ctx: JobContext) -> Result<String, JobError
         "infra" => maestro_graph::GraphKind::Infra,
         other => return Err(JobError::permanent(format!("unknown graph kind `{other}`: business or infra"))),
     };
-    let id = arg(&ctx, "id").map(str::to_string).or_else(|| ctx.job.schedule.clone()).unwrap_or_else(|| ctx.job.id.clone());
+    let id =
+        arg(&ctx, "id").map(str::to_string).or_else(|| ctx.job.schedule.clone()).unwrap_or_else(|| ctx.job.id.clone());
     let file_name = super::safe_file_name(&id);
     let inv = crate::graph::load_inventory(&*rt.store, &ctx.job.tenant)
         .await
@@ -126,12 +130,18 @@ pub async fn graph(rt: Arc<Runtime>, ctx: JobContext) -> Result<String, JobError
     let mut written = None;
     if let Some(svg) = svg {
         let dir = &rt.config.server.graphs_dir;
-        tokio::fs::create_dir_all(dir).await.map_err(|e| JobError::transient(format!("creating `{}`: {e}", dir.display())))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| JobError::transient(format!("creating `{}`: {e}", dir.display())))?;
         let path = dir.join(format!("{file_name}.svg"));
         let tmp = dir.join(format!(".{file_name}.svg.tmp"));
         // Write then rename: the page never serves a half-written SVG.
-        tokio::fs::write(&tmp, svg).await.map_err(|e| JobError::transient(format!("writing `{}`: {e}", tmp.display())))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| JobError::transient(format!("renaming to `{}`: {e}", path.display())))?;
+        tokio::fs::write(&tmp, svg)
+            .await
+            .map_err(|e| JobError::transient(format!("writing `{}`: {e}", tmp.display())))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| JobError::transient(format!("renaming to `{}`: {e}", path.display())))?;
         written = Some(format!("{file_name}.svg"));
     }
     let event = Event {

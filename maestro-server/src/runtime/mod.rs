@@ -211,6 +211,8 @@ pub struct ModeOptions {
     pub poll_interval: Duration,
     /// The RabbitMQ work queue name (`MAESTRO_QUEUE`, default `maestro.jobs`).
     pub queue_name: String,
+    /// `serve` only: no beat, no workers (the page and websocket next to separate beats/workers).
+    pub web_only: bool,
 }
 
 impl ModeOptions {
@@ -221,7 +223,11 @@ impl ModeOptions {
             tick: BeatConfig::default().tick,
             lease_ttl: BeatConfig::default().lease_ttl,
             poll_interval: WorkerConfig::default().poll_interval,
-            queue_name: std::env::var("MAESTRO_QUEUE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "maestro.jobs".into()),
+            queue_name: std::env::var("MAESTRO_QUEUE")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "maestro.jobs".into()),
+            web_only: false,
         }
     }
 }
@@ -317,7 +323,12 @@ pub async fn beat(rt: Arc<Runtime>, opts: ModeOptions, shutdown: Shutdown) -> Re
 pub async fn worker(rt: Arc<Runtime>, opts: ModeOptions, shutdown: Shutdown) -> Result<()> {
     let queue = open_queue(&rt, &opts).await?;
     let set = spawn_workers(&rt, queue, &opts, &shutdown);
-    println!("worker {} started with {} task(s); kinds: {}", rt.node_id, opts.workers, registry(&rt).kinds().join(", "));
+    println!(
+        "worker {} started with {} task(s); kinds: {}",
+        rt.node_id,
+        opts.workers,
+        registry(&rt).kinds().join(", ")
+    );
     shutdown.wait().await;
     drain_workers(set, rt.config.server.shutdown_grace()).await;
     println!("worker {} stopped", rt.node_id);
@@ -378,22 +389,33 @@ pub async fn serve(
     app: axum::Router,
     shutdown: Shutdown,
 ) -> Result<()> {
-    let n = rt.sync_schedules().await?;
-    let queue = store_queue(&rt);
-    let b = beat_of(&rt, queue.clone(), &opts);
-    let sd = shutdown.clone();
-    let beat_task = tokio::spawn(async move { b.run(async move { sd.wait().await }).await });
-    let workers = spawn_workers(&rt, queue, &opts, &shutdown);
+    let (n, beat_task, workers) = if opts.web_only {
+        (0, None, tokio::task::JoinSet::new())
+    } else {
+        let n = rt.sync_schedules().await?;
+        let queue = store_queue(&rt);
+        let b = beat_of(&rt, queue.clone(), &opts);
+        let sd = shutdown.clone();
+        let beat_task = tokio::spawn(async move { b.run(async move { sd.wait().await }).await });
+        (n, Some(beat_task), spawn_workers(&rt, queue, &opts, &shutdown))
+    };
     let tail = tokio::spawn(tail_outbox(rt.clone(), Duration::from_millis(500), shutdown.clone()));
     let addr = listener.local_addr()?;
-    println!("maestro serve on http://{addr} ({n} schedule(s), {} worker(s))", opts.workers);
+    if opts.web_only {
+        println!("maestro serve on http://{addr} (web only: no beat, no workers)");
+    } else {
+        println!("maestro serve on http://{addr} ({n} schedule(s), {} worker(s))", opts.workers);
+    }
     let sd = shutdown.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { sd.wait().await }).await
-    });
+    let http =
+        tokio::spawn(
+            async move { axum::serve(listener, app).with_graceful_shutdown(async move { sd.wait().await }).await },
+        );
     shutdown.wait().await;
     // Order: stop firing, let in-flight jobs finish (bounded), then stop serving.
-    let _ = beat_task.await;
+    if let Some(b) = beat_task {
+        let _ = b.await;
+    }
     drain_workers(workers, rt.config.server.shutdown_grace()).await;
     let _ = tail.await;
     match tokio::time::timeout(Duration::from_secs(5), http).await {

@@ -54,7 +54,10 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 fn svg(body: String) -> Response {
     (
-        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'")],
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
+        ],
         body,
     )
         .into_response()
@@ -70,7 +73,9 @@ async fn graph_file(State(st): State<WebState>, Path(file): Path<String>) -> Res
     let path = st.rt.config.server.graphs_dir.join(&file);
     match tokio::fs::read_to_string(&path).await {
         Ok(body) => svg(body),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => error(StatusCode::NOT_FOUND, format!("no graph `{stem}`")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            error(StatusCode::NOT_FOUND, format!("no graph `{stem}`"))
+        }
         Err(e) => {
             tracing::error!(error = %e, path = %path.display(), "reading a graph");
             error(StatusCode::INTERNAL_SERVER_ERROR, "the graph could not be read")
@@ -139,4 +144,3 @@ async fn graph_on_demand(State(st): State<WebState>, uri: axum::http::Uri) -> Re
         (None, None) => error(StatusCode::UNPROCESSABLE_ENTITY, format!("no graph: {:?}: {}", job.status, job.msg)),
     }
 }
-

@@ -67,7 +67,10 @@ struct PageData {
     graphs: Vec<String>,
 }
 
-pub(super) async fn index(State(st): State<WebState>, query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+pub(super) async fn index(
+    State(st): State<WebState>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Query(q) = match query {
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
@@ -76,7 +79,9 @@ pub(super) async fn index(State(st): State<WebState>, query: Result<Query<PageQu
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
-        Some(other) => return error(StatusCode::BAD_REQUEST, format!("active must be true, false or empty; got `{other}`")),
+        Some(other) => {
+            return error(StatusCode::BAD_REQUEST, format!("active must be true, false or empty; got `{other}`"));
+        }
     };
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
@@ -100,9 +105,7 @@ async fn load(st: &WebState, q: &PageQuery, active: Option<bool>, limit: u32) ->
         text: non_empty(&q.q),
         ..ResourceFilter::tenant(tenant.clone())
     };
-    let page = store
-        .list_resources(&filter, &PageRequest { after: non_empty(&q.after), limit })
-        .await?;
+    let page = store.list_resources(&filter, &PageRequest { after: non_empty(&q.after), limit }).await?;
     let mut schedules = Vec::new();
     for s in store.list_schedules(Some(&tenant)).await? {
         let job = match s.last_slot {
@@ -120,7 +123,12 @@ async fn load(st: &WebState, q: &PageQuery, active: Option<bool>, limit: u32) ->
         let f = JobFilter { tenant: Some(tenant.clone()), state: Some(state), limit: Some(50), ..JobFilter::default() };
         jobs.extend(store.list_jobs(&f).await?);
     }
-    let f = JobFilter { tenant: Some(tenant.clone()), state: Some(JobState::Dead), limit: Some(50), ..JobFilter::default() };
+    let f = JobFilter {
+        tenant: Some(tenant.clone()),
+        state: Some(JobState::Dead),
+        limit: Some(50),
+        ..JobFilter::default()
+    };
     let dead_jobs = store.list_jobs(&f).await?;
     let dead_letters: Vec<DeadLetter> = store
         .dead_letters(None, &PageRequest::first(200))

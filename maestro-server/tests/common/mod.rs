@@ -69,7 +69,12 @@ impl Proc {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("{} exited with {status}; stdout:\n{}", self.name, self.lines().join("\n"));
             }
-            assert!(start.elapsed() < limit, "{}: line not seen within {limit:?}; stdout:\n{}", self.name, self.lines().join("\n"));
+            assert!(
+                start.elapsed() < limit,
+                "{}: line not seen within {limit:?}; stdout:\n{}",
+                self.name,
+                self.lines().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
