@@ -417,7 +417,7 @@ server: {workers: 0}
 "#,
         )
         .unwrap();
-        let err = RuntimeConfig::from_value(&v).err().expect("invalid");
+        let err = RuntimeConfig::from_value(&v).expect_err("invalid");
         let paths: Vec<&str> = err.problems.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(
             paths,

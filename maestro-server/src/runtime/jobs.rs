@@ -32,10 +32,9 @@ fn strings(ctx: &JobContext, key: &str) -> Vec<String> {
 pub async fn crawl(rt: Arc<Runtime>, ctx: JobContext) -> Result<String, JobError> {
     let connection = arg(&ctx, "connection").ok_or_else(|| JobError::permanent("crawl needs args.connection"))?;
     let run_id = ctx.job.run_id;
-    if let Some(done) = rt.store.get_run(run_id).await.map_err(|e| JobError::transient(e.to_string()))? {
-        if done.status != RunStatus::Failed {
-            return Ok(format!("skipped: run {run_id} already recorded as {:?}", done.status));
-        }
+    let recorded = rt.store.get_run(run_id).await.map_err(|e| JobError::transient(e.to_string()))?;
+    if let Some(done) = recorded.filter(|r| r.status != RunStatus::Failed) {
+        return Ok(format!("skipped: run {run_id} already recorded as {:?}", done.status));
     }
     let built;
     let source = match arg(&ctx, "task") {

@@ -258,9 +258,11 @@ pub async fn open_queue(rt: &Runtime, opts: &ModeOptions) -> Result<Arc<dyn JobQ
 
 fn store_queue(rt: &Runtime) -> Arc<dyn JobQueue> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut qc = QueueConfig::default();
     // Keep redelivery after a dead worker above the job time limit.
-    qc.visibility_timeout = rt.config.server.time_limit() + Duration::from_secs(5 * 60);
+    let qc = QueueConfig {
+        visibility_timeout: rt.config.server.time_limit() + Duration::from_secs(5 * 60),
+        ..QueueConfig::default()
+    };
     Arc::new(StoreQueue::new(rt.store.clone(), clock, qc))
 }
 

@@ -142,10 +142,8 @@ async fn load(st: &WebState, q: &PageQuery, active: Option<bool>, limit: u32) ->
     if let Ok(mut dir) = tokio::fs::read_dir(&st.rt.config.server.graphs_dir).await {
         while let Ok(Some(e)) = dir.next_entry().await {
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = name.strip_suffix(".svg") {
-                if crate::runtime::safe_file_name(stem) == stem {
-                    graphs.push(name);
-                }
+            if name.strip_suffix(".svg").is_some_and(|stem| crate::runtime::safe_file_name(stem) == stem) {
+                graphs.push(name);
             }
         }
     }
