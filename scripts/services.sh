@@ -46,6 +46,12 @@ if ! command -v rsvg-convert >/dev/null 2>&1; then
   apt_install librsvg2-bin || say "could not install librsvg2-bin"
 fi
 
+# Headless Chromium + chromedriver for the web page test (maestro-server/tests/browser.rs).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  say "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver || say "could not install chromium/chromium-driver"
+fi
+
 # moto's server: the AWS API on loopback, for the AWS provider tests; boto3 builds their scenario.
 export MAESTRO_MOTO_URL="${MAESTRO_MOTO_URL:-http://127.0.0.1:5055}"
 export MAESTRO_PYTHON="${MAESTRO_PYTHON:-python3}"

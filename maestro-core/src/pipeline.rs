@@ -258,12 +258,20 @@ pub struct Pipeline {
     repo: Arc<dyn Repository>,
     config: PipelineConfig,
     clock: Arc<dyn Clock>,
+    run_id: Option<Uuid>,
 }
 
 impl Pipeline {
     /// A pipeline with the default configuration and the system clock.
     pub fn new(repo: Arc<dyn Repository>) -> Self {
-        Self { repo, config: PipelineConfig::default(), clock: Arc::new(SystemClock) }
+        Self { repo, config: PipelineConfig::default(), clock: Arc::new(SystemClock), run_id: None }
+    }
+    /// Record the run under `run_id` instead of a fresh time-ordered id (a scheduled job passes
+    /// its own run id, so every delivery of one slot is the same run and a redelivered job can
+    /// see with `Repository::get_run` that the run is already recorded).
+    pub fn with_run_id(mut self, run_id: Uuid) -> Self {
+        self.run_id = Some(run_id);
+        self
     }
     /// Use `config`.
     pub fn with_config(mut self, config: PipelineConfig) -> Self {
@@ -291,7 +299,7 @@ impl Pipeline {
 
     /// Run `job` once and return its report (not stored; see [`run_and_record`](Self::run_and_record)).
     pub async fn run(&self, job: RunJob<'_>, observer: &dyn RunObserver) -> RunReport {
-        let run_id = Uuid::now_v7();
+        let run_id = self.run_id.unwrap_or_else(Uuid::now_v7);
         let started_at = self.clock.now();
         let provider = job.provider;
         let listed = retry(&self.config.retry, |_| {

@@ -14,6 +14,7 @@
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
 //! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
+//! | `ws_notify` | publisher: run/graph notifications to the original websocket service (Centrifugo `publish`) | `ws_notify` |
 //!
 //! # Example
 //! ```
@@ -47,6 +48,8 @@ pub mod tix_api;
 pub mod util;
 #[cfg(feature = "webhook")]
 pub mod webhook;
+#[cfg(feature = "ws_notify")]
+pub mod ws_notify;
 
 use std::sync::Arc;
 
@@ -92,6 +95,8 @@ pub static PUBLISHERS: &[(&str, Factory<Arc<dyn Publisher>>)] = &[
     ("jsonl", jsonl::build),
     #[cfg(feature = "tix")]
     ("tix_api", tix_api::build),
+    #[cfg(feature = "ws_notify")]
+    ("ws_notify", ws_notify::build),
 ];
 
 fn dispatch<T>(

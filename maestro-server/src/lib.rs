@@ -1,10 +1,11 @@
 //! The maestro reference binary as a library: configuration loading, the CLI subcommands
-//! (`run`, `demo`, `resources`, `history`, `outbox`, `graph`) and progress display. `main.rs` only parses
-//! arguments and sets up logging.
-//!
-//! Later work adds the REST API (`serve`), the scheduler (`beat`) and workers (`worker`).
+//! (`run`, `demo`, `resources`, `history`, `outbox`, `graph`), progress display, the long-running
+//! modes ([`runtime`]: `serve`, `beat`, `worker`) and the web side ([`web`]: the page at `/`, the
+//! `/events` websocket, graph SVGs). `main.rs` only parses arguments and sets up logging.
 
 pub mod commands;
 pub mod config;
 pub mod graph;
 pub mod progress;
+pub mod runtime;
+pub mod web;

@@ -99,6 +99,13 @@ enum Command {
         #[arg(long)]
         graphml: Option<PathBuf>,
     },
+    /// Standalone server: web page + websocket, the scheduler beat and in-process workers.
+    Serve(maestro_server::runtime::cli::ServeArgs),
+    /// Fire schedules only (any number of beats; one is active). Jobs go to RabbitMQ if
+    /// MAESTRO_BROKER_URL / CELERY_BROKER_URL is set, else to the database.
+    Beat(maestro_server::runtime::cli::RuntimeArgs),
+    /// Run jobs only, from the same queue as the beats.
+    Worker(maestro_server::runtime::cli::RuntimeArgs),
     /// Inspect the outbox: backlog per sink, dead letters, replay.
     Outbox {
         /// Database URL.
@@ -133,7 +140,8 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole run: serve/beat/worker print from worker threads.
+    let mut out = std::io::stdout();
     match cli.command {
         Command::Run { config } => {
             let config = match RunConfig::load(&config) {
@@ -172,6 +180,11 @@ async fn main() -> Result<()> {
                 maestro_graph::JobStatus::Warning => std::process::exit(2),
                 _ => Ok(()),
             }
+        }
+        Command::Serve(args) => maestro_server::runtime::cli::run_serve(args).await,
+        Command::Beat(args) => maestro_server::runtime::cli::run(maestro_server::runtime::cli::Mode::Beat, args).await,
+        Command::Worker(args) => {
+            maestro_server::runtime::cli::run(maestro_server::runtime::cli::Mode::Worker, args).await
         }
         Command::Outbox { database, action } => {
             let action = match action {

@@ -1,6 +1,6 @@
 //! Helpers shared by providers and publishers.
 
-#[cfg(any(feature = "webhook", feature = "tix"))]
+#[cfg(any(feature = "webhook", feature = "tix", feature = "ws_notify"))]
 pub mod http;
 
 use maestro_core::ConfigErrors;
