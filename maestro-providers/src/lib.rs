@@ -9,6 +9,7 @@
 //! | `tix` | processor: TiX report files → `tix.result` events (a library API, not a resource provider) | `tix` |
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
+//! | `http_check` | site monitoring: HTTP(S) checks → `site_checks` + `site.check` events | `http_check` |
 //! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
 //!
 //! # Example
@@ -24,6 +25,8 @@
 pub mod aws;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "http_check")]
+pub mod http_check;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
 #[cfg(feature = "tix")]
