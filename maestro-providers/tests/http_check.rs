@@ -22,8 +22,14 @@ use tokio::net::TcpListener;
 fn app() -> Router {
     Router::new()
         .route("/ok", get(|| async { "all ok" }))
-        .route("/json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"UP","items":[1,2,3]}"#) }))
-        .route("/status/{code}", get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT) }))
+        .route(
+            "/json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"UP","items":[1,2,3]}"#) }),
+        )
+        .route(
+            "/status/{code}",
+            get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT) }),
+        )
         .route(
             "/slow/{ms}",
             get(|Path(ms): Path<u64>| async move {
@@ -194,14 +200,17 @@ async fn a_hanging_target_times_out_without_stalling_the_pool() {
         sites.push(add(&store, format!("{base}/ok"), |_| {}).await);
     }
     // Two slots: both hanging checks hold one each at first; the others still all complete.
-    let checker = Checker::new(CheckerConfig { concurrency: 2, batch_size: 5, ..CheckerConfig::default() }).expect("checker");
+    let checker =
+        Checker::new(CheckerConfig { concurrency: 2, batch_size: 5, ..CheckerConfig::default() }).expect("checker");
     let results = check_all(&checker, &store, &sites).await;
     assert_eq!(results.len(), 22);
     for s in &sites[..2] {
         let r = by_site(&results, s.id);
         assert!(!r.success && r.status_code.is_none(), "{r:?}");
         assert_eq!(r.error.as_deref(), Some("timed out after 300 ms waiting for a response"));
-        assert!(check_event(r).payload["comments"].as_str().expect("comments").starts_with("Request Exception: timed out"));
+        assert!(
+            check_event(r).payload["comments"].as_str().expect("comments").starts_with("Request Exception: timed out")
+        );
     }
     assert_eq!(results.iter().filter(|r| r.success).count(), 20);
 }
@@ -336,14 +345,19 @@ async fn inventory_endpoints_become_targets_and_failures_name_the_affected_apps(
     use maestro_core::{NoObserver, Pipeline, RunJob};
     let base = serve_http().await;
     let repo = Arc::new(MemoryRepository::new());
-    let provider = StaticProvider::single("acme", "inv", "all", vec![
-        serde_json::json!({"kind": "load_balancer", "id": "lb-1", "name": "front", "attributes": {"dns_name": format!("{base}/status/502")}}),
-        serde_json::json!({"kind": "application", "id": "api", "name": "API", "attributes": {"url": format!("{base}/ok")},
+    let provider = StaticProvider::single(
+        "acme",
+        "inv",
+        "all",
+        vec![
+            serde_json::json!({"kind": "load_balancer", "id": "lb-1", "name": "front", "attributes": {"dns_name": format!("{base}/status/502")}}),
+            serde_json::json!({"kind": "application", "id": "api", "name": "API", "attributes": {"url": format!("{base}/ok")},
             "relations": [{"rel": "behind", "kind": "load_balancer", "native_id": "lb-1"}]}),
-        serde_json::json!({"kind": "application", "id": "shop", "name": "Shop",
+            serde_json::json!({"kind": "application", "id": "shop", "name": "Shop",
             "relations": [{"rel": "behind", "kind": "load_balancer", "native_id": "lb-1"}]}),
-        serde_json::json!({"kind": "server", "id": "i-1", "name": "web", "attributes": {"url": "https://not-a-target.test/"}}),
-    ]);
+            serde_json::json!({"kind": "server", "id": "i-1", "name": "web", "attributes": {"url": "https://not-a-target.test/"}}),
+        ],
+    );
     let job = RunJob { tenant: "acme", connection: "inv", provider: &provider, translator: &PassThroughTranslator };
     Pipeline::new(repo.clone()).run_and_record(job, &NoObserver).await.expect("import");
 
@@ -353,7 +367,11 @@ async fn inventory_endpoints_become_targets_and_failures_name_the_affected_apps(
         repo.create_site(s).await?;
     }
     let again = inventory_sites(&*repo, "acme").await?;
-    assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), sites.iter().map(|s| s.id).collect::<Vec<_>>(), "stable ids");
+    assert_eq!(
+        again.iter().map(|s| s.id).collect::<Vec<_>>(),
+        sites.iter().map(|s| s.id).collect::<Vec<_>>(),
+        "stable ids"
+    );
 
     let checker = Checker::new(CheckerConfig::default())?;
     let compiled = sites.iter().map(|s| validate_site(s).expect("valid")).collect();

@@ -78,10 +78,8 @@ impl Checker {
     pub async fn check(&self, site: &CompiledSite) -> CheckResult {
         let now = truncate_micros(Utc::now());
         let timeout = site.timeout().min(std::time::Duration::from_millis(self.config.max_timeout_ms));
-        let probe = self
-            .client
-            .probe(&site.method, &site.site.url, &site.headers, site.site.follow_redirects, timeout)
-            .await;
+        let probe =
+            self.client.probe(&site.method, &site.site.url, &site.headers, site.site.follow_redirects, timeout).await;
         let mut r = CheckResult::new(&site.site, now);
         r.status_code = probe.status;
         r.response_time_ms = probe.response_time_ms;
@@ -126,8 +124,9 @@ impl Checker {
     ) -> Result<RunSummary, CheckError> {
         let mut summary = RunSummary::default();
         let mut dependents: HashMap<String, Dependents> = HashMap::new();
-        let mut stream =
-            futures::stream::iter(sites).map(|s| async move { (self.check(&s).await, s.site.resource) }).buffer_unordered(self.config.concurrency);
+        let mut stream = futures::stream::iter(sites)
+            .map(|s| async move { (self.check(&s).await, s.site.resource) })
+            .buffer_unordered(self.config.concurrency);
         let mut batch = Vec::with_capacity(self.config.batch_size);
         while let Some((mut result, resource)) = stream.next().await {
             if let (false, Some(key), Some(repo)) = (result.success, resource, inventory) {
@@ -325,7 +324,8 @@ impl SiteCheckJob {
                     }
                 }
                 let latest = self.store.latest_checks(&args.tenant).await.map_err(transient)?;
-                let latest: BTreeMap<i64, DateTime<Utc>> = latest.into_iter().map(|r| (r.site_id, r.checked_at)).collect();
+                let latest: BTreeMap<i64, DateTime<Utc>> =
+                    latest.into_iter().map(|r| (r.site_id, r.checked_at)).collect();
                 sites = due_sites(sites, &latest, Utc::now());
             }
         }

@@ -58,12 +58,17 @@ impl HttpClient {
     /// # Errors
     /// A bad extra root certificate or a TLS backend that fails to initialise.
     pub fn new(config: &CheckerConfig) -> Result<Self, CheckError> {
-        let build = |b: reqwest::ClientBuilder| b.build().map_err(|e| CheckError::Client(format!("building the HTTP client: {e}")));
+        let build = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| CheckError::Client(format!("building the HTTP client: {e}")))
+        };
         Ok(Self {
             follow: build(builder(config)?.redirect(Policy::limited(10)))?,
             no_follow: build(builder(config)?.redirect(Policy::none()))?,
             cert_probe: build(
-                builder(config)?.redirect(Policy::none()).tls_danger_accept_invalid_certs(true).pool_max_idle_per_host(0),
+                builder(config)?
+                    .redirect(Policy::none())
+                    .tls_danger_accept_invalid_certs(true)
+                    .pool_max_idle_per_host(0),
             )?,
             max_body_bytes: config.max_body_bytes,
         })
@@ -99,11 +104,8 @@ impl HttpClient {
             };
             probe.response_time_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             probe.status = Some(resp.status().as_u16());
-            probe.cert_expires_at = resp
-                .extensions()
-                .get::<reqwest::tls::TlsInfo>()
-                .and_then(|i| i.peer_certificate())
-                .and_then(not_after);
+            probe.cert_expires_at =
+                resp.extensions().get::<reqwest::tls::TlsInfo>().and_then(|i| i.peer_certificate()).and_then(not_after);
             loop {
                 match resp.chunk().await {
                     Ok(Some(chunk)) => {

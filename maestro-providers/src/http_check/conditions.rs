@@ -388,9 +388,10 @@ fn parse_expected(c: &Cursor<'_>, subject: &Subject, op: Op, at: usize, rhs: &st
     } else if let Some(list) = func("any(")? {
         Expected::Any(parse_list(c, at, &list)?)
     } else if matches!(subject, Subject::CertificateExpiration) {
-        Expected::Duration(parse_duration(rhs).ok_or_else(|| {
-            c.err(at, format!("`{rhs}` is not a duration (examples: 48h, 30d, 1h30m, 90s)"))
-        })?)
+        Expected::Duration(
+            parse_duration(rhs)
+                .ok_or_else(|| c.err(at, format!("`{rhs}` is not a duration (examples: 48h, 30d, 1h30m, 90s)")))?,
+        )
     } else {
         Expected::Literal(rhs.to_string())
     };

@@ -163,8 +163,8 @@ fn due_sites_honour_each_interval() {
     let mk = |id, interval| Site { id, interval_secs: interval, ..Site::new("t", "https://x.test/") };
     let sites = vec![mk(1, 600), mk(2, 600), mk(3, 60), mk(4, 60)];
     let latest = BTreeMap::from([
-        (1, now - Duration::seconds(300)), // checked 5 min ago, every 10 min: not due
-        (2, now - Duration::seconds(600)), // due
+        (1, now - Duration::seconds(300)),         // checked 5 min ago, every 10 min: not due
+        (2, now - Duration::seconds(600)),         // due
         (3, now - Duration::milliseconds(59_500)), // within the 1 % slack of 60 s: due
     ]);
     let due: Vec<i64> = due_sites(sites, &latest, now).into_iter().map(|s| s.id).collect();
