@@ -289,7 +289,7 @@ async fn an_expired_certificate_is_a_failed_check_with_its_expiry() {
     let error = r.error.as_deref().expect("an error");
     assert!(error.to_lowercase().contains("expired"), "{error}");
     assert_eq!(r.cert_expires_at, Some("2021-01-01T00:00:00Z".parse().expect("time")), "expiry still recorded");
-    assert_eq!(r.conditions[0].success, false);
+    assert!(!r.conditions[0].success);
     let events = store.events_after(OutboxCursor::default(), 10).await.expect("events");
     assert_eq!(events[0].event.payload["comments"], format!("Request Exception: {error}"));
 }

@@ -234,7 +234,7 @@ pub async fn latest_check_per_site<S: SuiteStore>(store: Arc<S>) {
 pub async fn result_fields_round_trip<S: SuiteStore>(store: Arc<S>) {
     let mut r = result(5, t0(), false);
     r.status_code = Some(503);
-    r.response_time_ms = Some(1234.567_891);
+    r.response_time_ms = Some(1_234.567_891);
     r.has_regexp = Some(false);
     r.cert_expires_at = Some("2027-01-01T00:00:00Z".parse().expect("time"));
     r.conditions = vec![
