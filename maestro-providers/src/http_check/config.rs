@@ -113,10 +113,10 @@ pub fn parse_sites(value: &Value, tenant: &str, path: &str, errors: &mut ConfigE
         if let Value::Object(o) = &mut item {
             o.entry("tenant").or_insert_with(|| Value::String(tenant.to_string()));
         }
-        if let Some(site) = parse_config::<Site>(&item, &at, errors) {
-            if super::validate_site_at(&site, &at, errors).is_some() {
-                out.push(site);
-            }
+        if let Some(site) = parse_config::<Site>(&item, &at, errors)
+            && super::validate_site_at(&site, &at, errors).is_some()
+        {
+            out.push(site);
         }
     }
     out
