@@ -49,6 +49,7 @@ pub mod event;
 pub mod graph;
 pub mod layers;
 pub mod model;
+pub mod monitor;
 pub mod pipeline;
 pub mod provider;
 pub mod publisher;

@@ -13,6 +13,7 @@
 //! | `tix` | processor: TiX report files → `tix.result` events (a library API, not a resource provider) | `tix` |
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
+//! | `http_check` | site monitoring: HTTP(S) checks → `site_checks` + `site.check` events | `http_check` |
 //! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
 //! | `ws_notify` | publisher: run/graph notifications to the original websocket service (Centrifugo `publish`) | `ws_notify` |
 //!
@@ -35,6 +36,8 @@ pub mod digitalocean;
 pub mod file;
 #[cfg(feature = "importers")]
 pub mod importers;
+#[cfg(feature = "http_check")]
+pub mod http_check;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
 #[cfg(feature = "openstack")]

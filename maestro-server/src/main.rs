@@ -1,10 +1,12 @@
 //! `maestro`: run collection pipelines from the command line.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use maestro_core::{Kind, ResourceFilter, ResourceKey};
+use maestro_server::checks;
 use maestro_server::commands::{self, OutboxAction};
 use maestro_server::config::RunConfig;
 
@@ -114,6 +116,59 @@ enum Command {
         #[command(subcommand)]
         action: OutboxCmd,
     },
+    /// Manage monitored sites (HTTP checks).
+    Sites {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        /// Tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[command(subcommand)]
+        action: SitesCmd,
+    },
+    /// Check every enabled site once, store results and events; exit 2 if any check failed.
+    Check {
+        /// Database URL.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://maestro.db")]
+        database: String,
+        /// Tenant.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Sites file (YAML/JSON list of sites with ids) loaded into the sites table first.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also check the inventory's application / load balancer endpoints.
+        #[arg(long)]
+        inventory: bool,
+        /// Checks in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum SitesCmd {
+    /// Add a site (validated: URL, regexp, conditions).
+    Add {
+        /// URL to check.
+        #[arg(long)]
+        url: String,
+        /// Regular expression searched in the body.
+        #[arg(long)]
+        regexp: Option<String>,
+        /// Condition, e.g. `[STATUS] == 200` (repeatable).
+        #[arg(long = "condition")]
+        conditions: Vec<String>,
+        /// Seconds between checks.
+        #[arg(long, default_value_t = 600)]
+        interval: u64,
+        /// Time limit of one check in ms.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
+    /// List sites with their latest result.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -193,6 +248,20 @@ async fn main() -> Result<()> {
                 OutboxCmd::Replay { id } => OutboxAction::Replay { id },
             };
             commands::outbox(&database, action, &mut out).await
+        }
+        Command::Sites { database, tenant, action } => match action {
+            SitesCmd::Add { url, regexp, conditions, interval, timeout_ms } => {
+                let site = checks::site_from_args(tenant, url, regexp, conditions, interval, timeout_ms);
+                let code = checks::add_site(&database, site, &mut out, &mut std::io::stderr()).await?;
+                std::process::exit(code)
+            }
+            SitesCmd::List => checks::list_sites(&database, &tenant, &mut out).await,
+        },
+        Command::Check { database, tenant, config, inventory, concurrency } => {
+            let args = checks::CheckArgs { database, tenant, config, inventory, concurrency };
+            let code = checks::check(args, &mut out, &mut std::io::stderr()).await?;
+            out.flush()?;
+            std::process::exit(code)
         }
     }
 }

@@ -21,11 +21,14 @@ mod common;
 mod plan;
 mod postgres;
 mod postgres_scheduler;
+mod postgres_sites;
 mod sqlite;
 mod sqlite_scheduler;
+mod sqlite_sites;
 
 use std::sync::Arc;
 
+use maestro_core::monitor::SiteStore;
 use maestro_core::repository::FaultInjection;
 use maestro_core::{StorageError, Store};
 
@@ -33,8 +36,8 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A store of either backend.
-pub trait AnyStore: Store + FaultInjection {}
-impl<T: Store + FaultInjection> AnyStore for T {}
+pub trait AnyStore: Store + FaultInjection + SiteStore {}
+impl<T: Store + FaultInjection + SiteStore> AnyStore for T {}
 
 /// Open a store from a URL: `sqlite://path`, `sqlite::memory:`, or `postgres://…`.
 ///

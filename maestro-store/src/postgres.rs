@@ -92,7 +92,7 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn tx(&self) -> Result<Transaction<'static, Postgres>, StorageError> {
+    pub(crate) async fn tx(&self) -> Result<Transaction<'static, Postgres>, StorageError> {
         self.pool.begin().await.map_err(db_err("starting a transaction"))
     }
 }
@@ -116,7 +116,10 @@ async fn lock_connection(
     Ok(())
 }
 
-async fn insert_events(tx: &mut Transaction<'static, Postgres>, events: &[Event]) -> Result<(), StorageError> {
+pub(crate) async fn insert_events(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[Event],
+) -> Result<(), StorageError> {
     if events.is_empty() {
         return Ok(());
     }

@@ -72,7 +72,7 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
+    pub(crate) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err("starting a write transaction"))
     }
 }
@@ -135,7 +135,7 @@ const RESOURCE_COLUMNS: &str = "r.id, r.tenant, r.connection, r.kind, r.native_i
 const RESOURCE_FROM: &str = " FROM resources r LEFT JOIN scope_completions c \
      ON c.tenant = r.tenant AND c.connection = r.connection AND c.scope = r.scope ";
 
-async fn insert_events(tx: &mut Transaction<'static, Sqlite>, events: &[Event]) -> Result<(), StorageError> {
+pub(crate) async fn insert_events(tx: &mut Transaction<'static, Sqlite>, events: &[Event]) -> Result<(), StorageError> {
     for chunk in events.chunks(CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR IGNORE INTO outbox_events (id, kind, tenant, subject, run_id, occurred_at, payload) ",

@@ -16,6 +16,8 @@ use crate::repository::*;
 use crate::sync::{Finish, Plan, StoredState, finish, last_wins, plan};
 use crate::tracker::{SweepAction, SweepRow, sweep_action};
 
+mod sites;
+
 type Key = (String, String, Kind, String);
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,7 @@ struct Inner {
     sinks: BTreeMap<String, SinkRow>,
     dead: Vec<DeadLetter>,
     leases: HashMap<String, (String, DateTime<Utc>)>,
+    sites: sites::SiteTables,
 }
 
 impl Inner {

@@ -7,6 +7,7 @@ mod memory;
 mod publisher;
 pub mod repository_suite;
 pub mod scheduler_suite;
+pub mod site_store_suite;
 mod sources;
 
 pub use contract::{assert_provider_contract, assert_publisher_contract, sample_events};
