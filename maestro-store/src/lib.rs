@@ -21,20 +21,24 @@ mod common;
 mod plan;
 mod postgres;
 mod postgres_scheduler;
+mod postgres_server;
 mod sqlite;
 mod sqlite_scheduler;
+mod sqlite_server;
 
 use std::sync::Arc;
 
 use maestro_core::repository::FaultInjection;
+use maestro_core::scheduler::ScheduleStore;
+use maestro_core::server_store::ServerStore;
 use maestro_core::{StorageError, Store};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-/// A store of either backend.
-pub trait AnyStore: Store + FaultInjection {}
-impl<T: Store + FaultInjection> AnyStore for T {}
+/// A store of either backend: repository, outbox, leases, scheduler and server tables.
+pub trait AnyStore: Store + ScheduleStore + ServerStore + FaultInjection {}
+impl<T: Store + ScheduleStore + ServerStore + FaultInjection> AnyStore for T {}
 
 /// Open a store from a URL: `sqlite://path`, `sqlite::memory:`, or `postgres://…`.
 ///
