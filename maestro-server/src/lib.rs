@@ -4,6 +4,7 @@
 //!
 //! Later work adds the REST API (`serve`), the scheduler (`beat`) and workers (`worker`).
 
+pub mod api;
 pub mod commands;
 pub mod config;
 pub mod graph;

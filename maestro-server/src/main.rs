@@ -95,6 +95,18 @@ enum Command {
         #[arg(long)]
         graphml: Option<PathBuf>,
     },
+    /// Serve the JSON API (see docs/api.md) until Ctrl-C / SIGTERM.
+    Api {
+        /// Server config file (YAML/JSON); see `maestro_server::api::config`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Database URL (overrides the file and DATABASE_URL).
+        #[arg(long)]
+        database: Option<String>,
+        /// Address to listen on (overrides the file and MAESTRO_PORT).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Inspect the outbox: backlog per sink, dead letters, replay.
     Outbox {
         /// Database URL.
@@ -164,6 +176,9 @@ async fn main() -> Result<()> {
                 maestro_graph::JobStatus::Warning => std::process::exit(2),
                 _ => Ok(()),
             }
+        }
+        Command::Api { config, database, listen } => {
+            maestro_server::api::config::run_cli(config, database, listen).await
         }
         Command::Outbox { database, action } => {
             let action = match action {
