@@ -358,7 +358,7 @@ pub async fn create(
 /// List the caller's connections.
 #[utoipa::path(get, path = "/connections", tag = "connections", params(PageParams),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = ConnectionPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<ConnectionView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<ApiState>,
     who: Principal,

@@ -221,7 +221,7 @@ async fn build(s: &ApiState, job: &mut GraphJobRecord, def: GraphDefinition) {
 
 /// The caller's graphs.
 #[utoipa::path(get, path = "/graphs", tag = "graphs", params(PageParams), security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = GraphPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<GraphView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<ApiState>,
     who: Principal,

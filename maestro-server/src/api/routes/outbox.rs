@@ -106,7 +106,7 @@ pub async fn status(State(s): State<ApiState>, _who: Principal) -> ApiResult<Api
 /// items: other tenants' letters are skipped; follow `next` until it is `null`).
 #[utoipa::path(get, path = "/outbox/dead-letters", tag = "outbox", params(DeadLetterQuery),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = DeadLetterPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<DeadLetterView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn dead_letters(
     State(s): State<ApiState>,
     who: Principal,

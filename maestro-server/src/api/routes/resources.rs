@@ -177,8 +177,8 @@ pub struct ChangeView {
     pub run_id: Option<Uuid>,
     /// Row version after it.
     pub version: i64,
-    /// Changed paths with old and new values.
-    #[schema(value_type = Object)]
+    /// Changed paths with old and new values: `[{"path", "old"?, "new"?}]`.
+    #[schema(value_type = Vec<Object>)]
     pub diff: Value,
 }
 
@@ -234,7 +234,7 @@ fn filter(
 /// List resources of the caller's tenant.
 #[utoipa::path(get, path = "/resources", tag = "resources", params(ResourceQuery),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = ResourcePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<ResourceView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<ApiState>,
     who: Principal,
@@ -250,7 +250,7 @@ pub async fn list(
 /// The inventory as it was at `as_of`.
 #[utoipa::path(get, path = "/inventory", tag = "resources", params(InventoryQuery),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = ResourcePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<ResourceView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn inventory(
     State(s): State<ApiState>,
     who: Principal,
@@ -318,7 +318,7 @@ async fn history_of(
 #[utoipa::path(get, path = "/resources/{tenant}/{connection}/{kind}/{native_id}/history", tag = "resources",
     params(("tenant" = String, Path), ("connection" = String, Path), ("kind" = String, Path), ("native_id" = String, Path), HistoryParams),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = ChangePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Page<ChangeView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn history(
     State(s): State<ApiState>,
@@ -334,7 +334,7 @@ pub async fn history(
 /// A resource's change history by encoded key.
 #[utoipa::path(get, path = "/resources/key/{key}/history", tag = "resources", params(("key" = String, Path), HistoryParams),
     security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = ChangePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Page<ChangeView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn history_by_key(
     State(s): State<ApiState>,

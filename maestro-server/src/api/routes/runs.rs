@@ -229,7 +229,7 @@ pub async fn crawler(
 
 /// The caller's runs, oldest first.
 #[utoipa::path(get, path = "/runs", tag = "runs", params(PageParams), security(("bearer" = []), ("service" = [])),
-    responses((status = 200, body = RunPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<RunView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<ApiState>,
     who: Principal,
