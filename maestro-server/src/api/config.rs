@@ -155,23 +155,6 @@ impl ServerConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unknown_field_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("server.yaml");
-        std::fs::write(&p, "listen: 127.0.0.1:1\nlisten_port: 3\n").unwrap();
-        let e = ServerConfig::load(Some(&p)).unwrap_err().to_string();
-        assert!(e.contains("unknown field `listen_port`"), "{e}");
-        std::fs::write(&p, "listen: 127.0.0.1:1\nmax_concurrent_runs: 2\n").unwrap();
-        let c = ServerConfig::load(Some(&p)).unwrap();
-        assert_eq!(c.max_concurrent_runs, 2);
-    }
-}
-
 /// `maestro api`: load the config (file, env, then the flags), open the store and serve until
 /// Ctrl-C or SIGTERM.
 ///
@@ -215,4 +198,21 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("server.yaml");
+        std::fs::write(&p, "listen: 127.0.0.1:1\nlisten_port: 3\n").unwrap();
+        let e = ServerConfig::load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("unknown field `listen_port`"), "{e}");
+        std::fs::write(&p, "listen: 127.0.0.1:1\nmax_concurrent_runs: 2\n").unwrap();
+        let c = ServerConfig::load(Some(&p)).unwrap();
+        assert_eq!(c.max_concurrent_runs, 2);
+    }
 }
