@@ -65,3 +65,9 @@ if ! port_open "$moto_port"; then
   nohup "$MAESTRO_PYTHON" -m moto.server -H 127.0.0.1 -p "$moto_port" >/tmp/maestro-moto.log 2>&1 &
   wait_port "$moto_port" 60 || say "moto's server did not start (see /tmp/maestro-moto.log)"
 fi
+
+# schemathesis fuzzes the HTTP API from its OpenAPI document (maestro-server/tests/schemathesis.rs).
+if ! "$MAESTRO_PYTHON" -c "import schemathesis" >/dev/null 2>&1; then
+  say "installing schemathesis from PyPI"
+  "$MAESTRO_PYTHON" -m pip install -q schemathesis >/dev/null 2>&1 || say "could not install schemathesis"
+fi

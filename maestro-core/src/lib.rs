@@ -56,6 +56,7 @@ pub mod publisher;
 pub mod relay;
 pub mod repository;
 pub mod scheduler;
+pub mod server_store;
 pub mod sync;
 pub mod tracker;
 pub mod translator;
@@ -88,5 +89,6 @@ pub use scheduler::{
     Beat, BeatConfig, JobQueue, JobRecord, JobRegistry, JobState, QueueConfig, Schedule, ScheduleStore, SchedulerError,
     StoreQueue, Trigger, Worker, WorkerConfig,
 };
+pub use server_store::{ConnectionRecord, GraphJobRecord, ResourceCount, RunRequest, ServerStore};
 pub use tracker::{SeenSet, SweepPolicy, Tracker};
 pub use translator::Translator;

@@ -4,6 +4,7 @@
 //! `/events` websocket, graph SVGs). `main.rs` only parses arguments and sets up logging.
 
 pub mod checks;
+pub mod api;
 pub mod commands;
 pub mod config;
 pub mod graph;

@@ -108,6 +108,18 @@ enum Command {
     Beat(maestro_server::runtime::cli::RuntimeArgs),
     /// Run jobs only, from the same queue as the beats.
     Worker(maestro_server::runtime::cli::RuntimeArgs),
+    /// Serve the JSON API (see docs/api.md) until Ctrl-C / SIGTERM.
+    Api {
+        /// Server config file (YAML/JSON); see `maestro_server::api::config`.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Database URL (overrides the file and DATABASE_URL).
+        #[arg(long)]
+        database: Option<String>,
+        /// Address to listen on (overrides the file and MAESTRO_PORT).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Inspect the outbox: backlog per sink, dead letters, replay.
     Outbox {
         /// Database URL.
@@ -240,6 +252,9 @@ async fn main() -> Result<()> {
         Command::Beat(args) => maestro_server::runtime::cli::run(maestro_server::runtime::cli::Mode::Beat, args).await,
         Command::Worker(args) => {
             maestro_server::runtime::cli::run(maestro_server::runtime::cli::Mode::Worker, args).await
+        }
+        Command::Api { config, database, listen } => {
+            maestro_server::api::config::run_cli(config, database, listen).await
         }
         Command::Outbox { database, action } => {
             let action = match action {

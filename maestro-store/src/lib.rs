@@ -25,19 +25,25 @@ mod postgres_sites;
 mod sqlite;
 mod sqlite_scheduler;
 mod sqlite_sites;
+mod postgres_server;
+mod sqlite;
+mod sqlite_scheduler;
+mod sqlite_server;
 
 use std::sync::Arc;
 
 use maestro_core::monitor::SiteStore;
 use maestro_core::repository::FaultInjection;
+use maestro_core::scheduler::ScheduleStore;
+use maestro_core::server_store::ServerStore;
 use maestro_core::{StorageError, Store};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-/// A store of either backend.
-pub trait AnyStore: Store + FaultInjection + SiteStore {}
-impl<T: Store + FaultInjection + SiteStore> AnyStore for T {}
+/// A store of either backend: repository, outbox, leases, scheduler, sites and server tables.
+pub trait AnyStore: Store + ScheduleStore + ServerStore + SiteStore + FaultInjection {}
+impl<T: Store + ScheduleStore + ServerStore + SiteStore + FaultInjection> AnyStore for T {}
 
 /// Open a store from a URL: `sqlite://path`, `sqlite::memory:`, or `postgres://…`.
 ///
