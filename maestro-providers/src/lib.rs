@@ -10,6 +10,9 @@
 //! | `webhook` | publisher: HTTP POST per event, or the original audit service contract | `webhook` |
 //! | `jsonl` | publisher: JSON lines to a file or stdout | `jsonl` |
 //! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
+//! | `kafka` | publisher: Kafka (acks=all, idempotent); plus the Kafka → PostgreSQL `site_monitor` consumer | `kafka` |
+//! | `amqp` | publisher: RabbitMQ exchange, persistent messages, publisher confirms | `amqp` |
+//! | `nats` | publisher: NATS JetStream, acked publishes, `Nats-Msg-Id` dedup | `nats` |
 //!
 //! # Example
 //! ```
@@ -20,12 +23,18 @@
 //! assert!(errors.is_empty() && source.is_some());
 //! ```
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "tix")]
 pub mod tix;
 #[cfg(feature = "tix")]
@@ -68,6 +77,12 @@ pub static PUBLISHERS: &[(&str, Factory<Arc<dyn Publisher>>)] = &[
     ("jsonl", jsonl::build),
     #[cfg(feature = "tix")]
     ("tix_api", tix_api::build),
+    #[cfg(feature = "kafka")]
+    ("kafka", kafka::build),
+    #[cfg(feature = "amqp")]
+    ("amqp", amqp::build),
+    #[cfg(feature = "nats")]
+    ("nats", nats::build),
 ];
 
 fn dispatch<T>(

@@ -6,5 +6,6 @@
 
 pub mod commands;
 pub mod config;
+pub mod consume;
 pub mod graph;
 pub mod progress;
