@@ -106,7 +106,13 @@ async fn measure(label: &str, make: &dyn Fn() -> Arc<dyn Publisher>, events: usi
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let runner = {
         let relay = relay.clone();
-        tokio::spawn(async move { relay.run(async { let _ = stop_rx.await; }).await })
+        tokio::spawn(async move {
+            relay
+                .run(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        })
     };
     let n = events.min(4000);
     let mut inserted = HashMap::with_capacity(n);
@@ -131,8 +137,10 @@ async fn measure(label: &str, make: &dyn Fn() -> Arc<dyn Publisher>, events: usi
     let _ = stop_tx.send(());
     runner.await??;
     let acked = timed.acked.lock().unwrap();
-    let mut lat: Vec<f64> =
-        inserted.iter().filter_map(|(id, t)| acked.get(id).map(|a| a.duration_since(*t).as_secs_f64() * 1000.0)).collect();
+    let mut lat: Vec<f64> = inserted
+        .iter()
+        .filter_map(|(id, t)| acked.get(id).map(|a| a.duration_since(*t).as_secs_f64() * 1000.0))
+        .collect();
     if lat.len() < n {
         bail!("{label}: only {} of {n} events were acknowledged", lat.len());
     }
@@ -155,7 +163,15 @@ async fn tansu() -> Result<Tansu> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let url = format!("tcp://127.0.0.1:{port}");
     let child = std::process::Command::new(bin)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "memory://tansu/"])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "memory://tansu/",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()?;
@@ -167,9 +183,7 @@ async fn tansu() -> Result<Tansu> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let admin: AdminClient<_> = rdkafka::ClientConfig::new().set("bootstrap.servers", &t.1).create()?;
-    admin
-        .create_topics(&[NewTopic::new("site-monitor", 1, TopicReplication::Fixed(1))], &AdminOptions::new())
-        .await?;
+    admin.create_topics(&[NewTopic::new("site-monitor", 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await?;
     Ok(t)
 }
 

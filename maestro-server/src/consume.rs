@@ -67,7 +67,8 @@ impl ConsumeArgs {
                     other => anyhow::bail!("--sasl-mechanism: `{other}` is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
                 };
                 connection.sasl = Some(SaslConfig { mechanism, username: u.clone(), password: p.clone() });
-                connection.security_protocol = if tls { SecurityProtocol::SaslSsl } else { SecurityProtocol::SaslPlaintext };
+                connection.security_protocol =
+                    if tls { SecurityProtocol::SaslSsl } else { SecurityProtocol::SaslPlaintext };
             }
             (None, None) => {
                 connection.security_protocol = if tls { SecurityProtocol::Ssl } else { SecurityProtocol::Plaintext };
@@ -101,7 +102,8 @@ pub async fn consume(args: ConsumeArgs, out: &mut dyn Write) -> Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

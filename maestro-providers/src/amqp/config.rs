@@ -91,10 +91,12 @@ impl AmqpConfig {
     pub fn validate(&self, path: &str, errors: &mut ConfigErrors) -> bool {
         let before = errors.problems.len();
         if !(self.url.starts_with("amqp://") || self.url.starts_with("amqps://")) {
-            errors.push(format!("{path}.url"), format!("`{}` is not an amqp:// or amqps:// URL", redact_url(&self.url)));
+            errors
+                .push(format!("{path}.url"), format!("`{}` is not an amqp:// or amqps:// URL", redact_url(&self.url)));
         }
         if self.exchange.is_empty() || self.exchange.len() > 255 {
-            errors.push(format!("{path}.exchange"), "must be 1-255 characters (the default exchange cannot be declared)");
+            errors
+                .push(format!("{path}.exchange"), "must be 1-255 characters (the default exchange cannot be declared)");
         }
         let probe = self.routing_key.replace("{kind}", "").replace("{tenant}", "").replace("{subject}", "");
         if probe.contains(['{', '}']) {

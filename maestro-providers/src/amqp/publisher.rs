@@ -2,9 +2,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::{Confirmation, PublisherConfirm};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{Confirmation, PublisherConfirm};
 use maestro_core::{BatchOutcome, Event, PublishError, Publisher};
 use tokio::sync::Mutex;
 
@@ -26,7 +26,12 @@ pub struct AmqpPublisher {
 impl AmqpPublisher {
     /// A publisher for `config`; it connects on first use (and again after a connection loss).
     pub fn new(config: AmqpConfig) -> Self {
-        Self { name: config.sink_name(), timeout: Duration::from_secs_f64(config.timeout_secs), config, link: Mutex::new(None) }
+        Self {
+            name: config.sink_name(),
+            timeout: Duration::from_secs_f64(config.timeout_secs),
+            config,
+            link: Mutex::new(None),
+        }
     }
 
     fn transient(&self, what: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> PublishError {
@@ -38,10 +43,18 @@ impl AmqpPublisher {
         let connect = Connection::connect(&self.config.url, ConnectionProperties::default());
         let conn = tokio::time::timeout(self.timeout, connect)
             .await
-            .map_err(|_| PublishError::transient(&self.name, format!("amqp connect to {} timed out", redact_url(&self.config.url))))?
+            .map_err(|_| {
+                PublishError::transient(
+                    &self.name,
+                    format!("amqp connect to {} timed out", redact_url(&self.config.url)),
+                )
+            })?
             .map_err(|e| self.transient(&format!("connect to {}", redact_url(&self.config.url)), e))?;
         let channel = conn.create_channel().await.map_err(|e| self.transient("opening a channel", e))?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await.map_err(|e| self.transient("enabling confirms", e))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| self.transient("enabling confirms", e))?;
         if self.config.declare_exchange {
             let kind = match self.config.exchange_type {
                 ExchangeType::Topic => ExchangeKind::Topic,
@@ -54,7 +67,10 @@ impl AmqpPublisher {
                 .await
                 // A declaration that clashes with an existing exchange will not fix itself.
                 .map_err(|e| {
-                    PublishError::rejected(&self.name, format!("amqp declaring exchange `{}`: {e}", self.config.exchange))
+                    PublishError::rejected(
+                        &self.name,
+                        format!("amqp declaring exchange `{}`: {e}", self.config.exchange),
+                    )
                 })?;
         }
         tracing::info!(sink = %self.name, url = %redact_url(&self.config.url), "amqp connected");
@@ -106,11 +122,16 @@ impl AmqpPublisher {
 
     async fn confirm(&self, confirm: PublisherConfirm) -> Result<(), PublishError> {
         match tokio::time::timeout(self.timeout, confirm).await {
-            Err(_) => Err(PublishError::transient(&self.name, format!("amqp: no publisher confirm within {:?}", self.timeout))),
+            Err(_) => Err(PublishError::transient(
+                &self.name,
+                format!("amqp: no publisher confirm within {:?}", self.timeout),
+            )),
             Ok(Err(e)) => Err(self.transient("waiting for the confirm", e)),
             Ok(Ok(Confirmation::Ack(_))) => Ok(()),
             // The broker could not store it (e.g. a queue limit); may work later.
-            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::transient(&self.name, "amqp: the broker nacked the message")),
+            Ok(Ok(Confirmation::Nack(_))) => {
+                Err(PublishError::transient(&self.name, "amqp: the broker nacked the message"))
+            }
             Ok(Ok(Confirmation::NotRequested)) => {
                 Err(PublishError::transient(&self.name, "amqp: the channel has no publisher confirms"))
             }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions, ExchangeDeleteOptions};
+use lapin::options::{
+    BasicGetOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties};
 use maestro_core::testing::{assert_publisher_contract, sample_events};
@@ -26,9 +28,9 @@ fn broker_url() -> String {
 }
 
 async fn admin() -> (Connection, Channel) {
-    let conn = Connection::connect(&broker_url(), ConnectionProperties::default())
-        .await
-        .unwrap_or_else(|e| panic!("RabbitMQ unreachable at MAESTRO_BROKER_URL ({e}); start it with rabbitmq-server -detached"));
+    let conn = Connection::connect(&broker_url(), ConnectionProperties::default()).await.unwrap_or_else(|e| {
+        panic!("RabbitMQ unreachable at MAESTRO_BROKER_URL ({e}); start it with rabbitmq-server -detached")
+    });
     let ch = conn.create_channel().await.unwrap();
     (conn, ch)
 }
@@ -46,9 +48,15 @@ async fn fixture(ch: &Channel) -> (String, String) {
     .await
     .unwrap();
     ch.queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), FieldTable::default()).await.unwrap();
-    ch.queue_bind(queue.as_str().into(), exchange.as_str().into(), "#".into(), QueueBindOptions::default(), FieldTable::default())
-        .await
-        .unwrap();
+    ch.queue_bind(
+        queue.as_str().into(),
+        exchange.as_str().into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
     (exchange, queue)
 }
 
@@ -121,8 +129,9 @@ async fn relay_survives_a_rabbitmq_outage_through_a_cut_proxy() {
     cfg.timeout_secs = 3.0;
     let p = Arc::new(AmqpPublisher::new(cfg));
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        Arc::new(maestro_store::SqliteStore::open(&format!("sqlite://{}", dir.path().join("o.db").display())).await.unwrap());
+    let store = Arc::new(
+        maestro_store::SqliteStore::open(&format!("sqlite://{}", dir.path().join("o.db").display())).await.unwrap(),
+    );
     let mut rc = RelayConfig { batch_size: 20, ..RelayConfig::default() };
     rc.retry.max_attempts = 10_000;
     rc.retry.initial_backoff = Duration::from_millis(20);
@@ -130,10 +139,13 @@ async fn relay_survives_a_rabbitmq_outage_through_a_cut_proxy() {
     let relay = OutboxRelay::new(store.clone(), p.clone()).with_config(rc);
     let sink = relay.sink().to_string();
     let make = |n: u32| -> Vec<Event> {
-        (0..n).map(|_| sample_events("acme").remove(2)).map(|mut e| {
-            e.id = uuid::Uuid::now_v7();
-            e
-        }).collect()
+        (0..n)
+            .map(|_| sample_events("acme").remove(2))
+            .map(|mut e| {
+                e.id = uuid::Uuid::now_v7();
+                e
+            })
+            .collect()
     };
     let backlog = |store: Arc<maestro_store::SqliteStore>, sink: String| async move {
         store.outbox_status().await.unwrap().into_iter().find(|s| s.sink == sink).map_or(0, |s| s.backlog)

@@ -294,7 +294,9 @@ impl KafkaPublisherConfig {
         for (kind, topic) in &self.topics {
             check_topic(topic, &format!("{path}.topics.{kind}"), errors);
         }
-        if !(self.message_timeout_secs.is_finite() && self.message_timeout_secs >= 1.0 && self.message_timeout_secs <= 900.0)
+        if !(self.message_timeout_secs.is_finite()
+            && self.message_timeout_secs >= 1.0
+            && self.message_timeout_secs <= 900.0)
         {
             errors.push(
                 format!("{path}.message_timeout_secs"),
@@ -317,7 +319,8 @@ impl KafkaPublisherConfig {
 
 /// Kafka topic names: 1–249 characters of `[A-Za-z0-9._-]`.
 pub(crate) fn check_topic(topic: &str, path: &str, errors: &mut ConfigErrors) {
-    if topic.is_empty() || topic.len() > 249 || !topic.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+    if topic.is_empty() || topic.len() > 249 || !topic.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
         errors.push(path, format!("`{topic}` is not a Kafka topic name (1-249 of [A-Za-z0-9._-])"));
     }
 }

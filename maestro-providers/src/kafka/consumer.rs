@@ -173,13 +173,16 @@ pub fn parse_row(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<SiteMonitor
         }
     };
     let status_code = field("status_code")
-        .map(|v| v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| format!("status_code is not an integer: {v}")))
+        .map(|v| {
+            v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| format!("status_code is not an integer: {v}"))
+        })
         .transpose()?;
     let response_time = field("response_time")
         .map(|v| v.as_f64().ok_or_else(|| format!("response_time is not a number: {v}")))
         .transpose()?;
-    let has_regexp =
-        field("has_regexp").map(|v| v.as_bool().ok_or_else(|| format!("has_regexp is not a boolean: {v}"))).transpose()?;
+    let has_regexp = field("has_regexp")
+        .map(|v| v.as_bool().ok_or_else(|| format!("has_regexp is not a boolean: {v}")))
+        .transpose()?;
     let comments = field("comments")
         .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("comments is not a string: {v}")))
         .transpose()?;
@@ -194,9 +197,7 @@ fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_utc());
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"].iter().find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
 /// What the consumer did.

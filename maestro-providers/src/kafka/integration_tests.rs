@@ -28,7 +28,8 @@ pub(crate) fn database_url() -> String {
 
 /// A `site.check` event as the HTTP checker emits it; `n` makes `modified` unique per site.
 pub(crate) fn site_check(site_id: i64, n: u32) -> Event {
-    let checked = Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap() + chrono::Duration::milliseconds(i64::from(n) * 1500);
+    let checked =
+        Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap() + chrono::Duration::milliseconds(i64::from(n) * 1500);
     let failed = n % 5 == 4;
     let naive = checked.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     Event {
@@ -348,10 +349,13 @@ async fn a_poison_message_is_dead_lettered_and_consumption_continues() {
     let send = |key: &'static [u8], value: &'static [u8]| {
         let raw = &raw;
         async move {
-            raw.send(rdkafka::producer::FutureRecord::to("site-monitor").key(key).payload(value), Duration::from_secs(20))
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
+            raw.send(
+                rdkafka::producer::FutureRecord::to("site-monitor").key(key).payload(value),
+                Duration::from_secs(20),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
         }
     };
     send(br#"{"site_id": 5}"#, b"this is not json").await;

@@ -39,9 +39,7 @@ pub(crate) mod tansu;
 #[cfg(test)]
 mod tests;
 
-pub use config::{
-    KafkaConnection, KafkaPublisherConfig, SaslConfig, SaslMechanism, SecurityProtocol, repair_pem,
-};
+pub use config::{KafkaConnection, KafkaPublisherConfig, SaslConfig, SaslMechanism, SecurityProtocol, repair_pem};
 pub use consumer::{ConsumerStats, KafkaConsumer, KafkaConsumerConfig, KafkaConsumerError, SiteMonitorRow};
 pub use publisher::KafkaPublisher;
 

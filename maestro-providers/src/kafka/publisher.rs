@@ -4,9 +4,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::join_all;
 use maestro_core::{BatchOutcome, Event, PublishError, Publisher};
+use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::ClientConfig;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::config::KafkaPublisherConfig;
@@ -42,9 +42,9 @@ impl KafkaPublisher {
         for (k, v) in &config.connection.properties {
             cc.set(k, v);
         }
-        let producer: FutureProducer = cc
-            .create()
-            .map_err(|e| PublishError::rejected(&name, format!("cannot create the Kafka producer: {e}")).with_source(e))?;
+        let producer: FutureProducer = cc.create().map_err(|e| {
+            PublishError::rejected(&name, format!("cannot create the Kafka producer: {e}")).with_source(e)
+        })?;
         let wait = Duration::from_millis(timeout_ms) + Duration::from_secs(5);
         Ok(Self { name, config, client_config: cc, producer: RwLock::new(producer), wait })
     }
@@ -87,10 +87,7 @@ impl KafkaPublisher {
 
     async fn confirm(&self, delivery: DeliveryFuture) -> Result<(), PublishError> {
         match tokio::time::timeout(self.wait, delivery).await {
-            Err(_) => Err(PublishError::transient(
-                &self.name,
-                format!("no delivery report within {:?}", self.wait),
-            )),
+            Err(_) => Err(PublishError::transient(&self.name, format!("no delivery report within {:?}", self.wait))),
             Ok(Err(_canceled)) => Err(PublishError::transient(&self.name, "the producer dropped the message")),
             Ok(Ok(Err((e, _msg)))) => Err(classify(&self.name, e)),
             Ok(Ok(Ok(_delivery))) => Ok(()),

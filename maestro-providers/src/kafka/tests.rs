@@ -41,7 +41,10 @@ fn other_events_are_keyed_by_subject_and_carry_the_whole_event() {
 
 #[test]
 fn python_json_nests() {
-    assert_eq!(python_json(&json!({"a": [1, 2, {"b": null}], "c": {}})), br#"{"a": [1, 2, {"b": null}], "c": {}}"#.to_vec());
+    assert_eq!(
+        python_json(&json!({"a": [1, 2, {"b": null}], "c": {}})),
+        br#"{"a": [1, 2, {"b": null}], "c": {}}"#.to_vec()
+    );
 }
 
 #[test]
@@ -79,7 +82,10 @@ fn invalid_config_reports_every_problem_with_its_path() {
         assert!(paths.contains(&want), "missing {want} in {errors}");
     }
     let mut errors = ConfigErrors::new();
-    assert!(crate::build_publisher("t", &json!({"type": "kafka", "bootstrap_servers": "h:1", "acks": 1}), "p", &mut errors).is_none());
+    assert!(
+        crate::build_publisher("t", &json!({"type": "kafka", "bootstrap_servers": "h:1", "acks": 1}), "p", &mut errors)
+            .is_none()
+    );
     assert!(errors.problems[0].1.contains("unknown field `acks`"), "{errors}");
 }
 
@@ -128,7 +134,11 @@ fn bad_messages_say_what_is_wrong() {
         (Some(b"7"), Some(v), "key has no site_id"),
         (Some(b"{\"site_id\": \"x\"}"), Some(v), "key.site_id is not a 32-bit integer"),
         (Some(b"{\"site_id\": 1}"), Some(b"not json"), "value is not JSON"),
-        (Some(b"{\"site_id\": 1}"), Some(br#"{"status_code": "200", "modified": "2021-05-20 10:00:00"}"#), "status_code is not an integer"),
+        (
+            Some(b"{\"site_id\": 1}"),
+            Some(br#"{"status_code": "200", "modified": "2021-05-20 10:00:00"}"#),
+            "status_code is not an integer",
+        ),
         (Some(b"{\"site_id\": 1}"), Some(br#"{"status_code": 200}"#), "no modified"),
         (Some(b"{\"site_id\": 1}"), Some(br#"{"modified": "yesterday"}"#), "modified is not a timestamp"),
     ];

@@ -99,7 +99,10 @@ impl NatsConfig {
     pub fn validate(&self, path: &str, errors: &mut ConfigErrors) -> bool {
         let before = errors.problems.len();
         if !(self.url.starts_with("nats://") || self.url.starts_with("tls://")) {
-            errors.push(format!("{path}.url"), format!("`{}` is not a nats:// or tls:// URL", crate::util::redact_url(&self.url)));
+            errors.push(
+                format!("{path}.url"),
+                format!("`{}` is not a nats:// or tls:// URL", crate::util::redact_url(&self.url)),
+            );
         }
         if self.stream.is_empty() || self.stream.contains(['.', ' ', '\t', '*', '>']) {
             errors.push(format!("{path}.stream"), "must be non-empty without `.`, spaces, `*` or `>`");

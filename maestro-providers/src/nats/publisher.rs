@@ -22,7 +22,12 @@ impl NatsPublisher {
     /// A publisher for `config`; it connects on first use. The client reconnects by itself after
     /// a connection loss.
     pub fn new(config: NatsConfig) -> Self {
-        Self { name: config.sink_name(), timeout: Duration::from_secs_f64(config.timeout_secs), config, js: OnceCell::new() }
+        Self {
+            name: config.sink_name(),
+            timeout: Duration::from_secs_f64(config.timeout_secs),
+            config,
+            js: OnceCell::new(),
+        }
     }
 
     async fn context(&self) -> Result<&Context, PublishError> {
@@ -40,7 +45,12 @@ impl NatsPublisher {
         }
         let client = tokio::time::timeout(self.timeout, opts.connect(self.config.url.as_str()))
             .await
-            .map_err(|_| PublishError::transient(&self.name, format!("nats connect to {} timed out", redact_url(&self.config.url))))?
+            .map_err(|_| {
+                PublishError::transient(
+                    &self.name,
+                    format!("nats connect to {} timed out", redact_url(&self.config.url)),
+                )
+            })?
             .map_err(|e| {
                 PublishError::transient(&self.name, format!("nats connect to {}: {e}", redact_url(&self.config.url)))
                     .with_source(e)

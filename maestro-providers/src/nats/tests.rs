@@ -93,8 +93,9 @@ async fn relay_survives_a_nats_outage_through_a_cut_proxy() {
     cfg.timeout_secs = 2.0;
     let p = Arc::new(NatsPublisher::new(cfg.clone()));
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        Arc::new(maestro_store::SqliteStore::open(&format!("sqlite://{}", dir.path().join("o.db").display())).await.unwrap());
+    let store = Arc::new(
+        maestro_store::SqliteStore::open(&format!("sqlite://{}", dir.path().join("o.db").display())).await.unwrap(),
+    );
     let mut rc = RelayConfig { batch_size: 20, ..RelayConfig::default() };
     rc.retry.max_attempts = 10_000;
     rc.retry.initial_backoff = Duration::from_millis(20);
