@@ -211,7 +211,30 @@ pub struct ConsumerStats {
     pub dead_lettered: u64,
 }
 
-enum Outcome {
+/// A consumed record: where it came from and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+}
+
+impl<'a> Record<'a> {
+    fn of(msg: &'a BorrowedMessage<'_>) -> Self {
+        Self {
+            topic: msg.topic(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key(),
+            value: msg.payload(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
     Stored,
     Duplicate,
     DeadLettered,
@@ -298,7 +321,7 @@ impl KafkaConsumer {
             };
             let mut backoff = Duration::from_millis(200);
             let outcome = loop {
-                match self.store(&msg).await {
+                match self.store(Record::of(&msg)).await {
                     Ok(o) => break o,
                     Err(e) => {
                         tracing::warn!(error = %e, partition = msg.partition(), offset = msg.offset(),
@@ -341,9 +364,10 @@ impl KafkaConsumer {
         }
     }
 
-    async fn store(&self, msg: &BorrowedMessage<'_>) -> Result<Outcome, sqlx::Error> {
+    /// Store one record as a row or a dead letter (idempotent for a redelivered record).
+    pub(crate) async fn store(&self, msg: Record<'_>) -> Result<Outcome, sqlx::Error> {
         let s = &self.config.schema;
-        match parse_row(msg.key(), msg.payload()) {
+        match parse_row(msg.key, msg.value) {
             Ok(row) => {
                 let done = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO \"{s}\".site_monitor \
@@ -362,17 +386,17 @@ impl KafkaConsumer {
                 Ok(if done.rows_affected() == 1 { Outcome::Stored } else { Outcome::Duplicate })
             }
             Err(reason) => {
-                tracing::warn!(%reason, partition = msg.partition(), offset = msg.offset(), "dead-lettering a message");
+                tracing::warn!(%reason, partition = msg.partition, offset = msg.offset, "dead-lettering a message");
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO \"{s}\".site_monitor_dead_letters \
                      (topic, kafka_partition, kafka_offset, key, value, reason) VALUES ($1, $2, $3, $4, $5, $6) \
                      ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING"
                 )))
-                .bind(msg.topic())
-                .bind(msg.partition())
-                .bind(msg.offset())
-                .bind(msg.key())
-                .bind(msg.payload())
+                .bind(msg.topic)
+                .bind(msg.partition)
+                .bind(msg.offset)
+                .bind(msg.key)
+                .bind(msg.value)
                 .bind(reason)
                 .execute(&self.pool)
                 .await?;

@@ -386,3 +386,41 @@ async fn a_poison_message_is_dead_lettered_and_consumption_continues() {
     assert_eq!(dead[1].get::<Vec<u8>, _>(3), br#"{"user": "Rahul"}"#);
     drop_schema(consumer.pool(), &schema).await;
 }
+
+/// The consumer's storage against the real PostgreSQL, without a broker (the Kafka client
+/// connects lazily, so nothing needs to listen on its bootstrap address).
+#[tokio::test]
+async fn consumer_storage_is_idempotent_and_dead_letters_against_postgres() {
+    use super::consumer::{Outcome, Record};
+    let schema = test_schema();
+    let mut cfg = KafkaConsumerConfig::new("127.0.0.1:1", database_url());
+    cfg.schema = schema.clone();
+    let consumer = KafkaConsumer::connect(cfg.clone())
+        .await
+        .unwrap_or_else(|e| panic!("consumer: {e} (is PostgreSQL up? see DATABASE_URL)"));
+    drop(KafkaConsumer::connect(cfg).await.expect("the DDL can be applied again"));
+
+    let e = site_check(3, 4); // a failed check: NULL status/time/regexp, a comment
+    let key = super::format::message_key(&e);
+    let value = super::format::message_value(&e);
+    let rec = Record { topic: "site-monitor", partition: 0, offset: 10, key: Some(&key), value: Some(&value) };
+    assert_eq!(consumer.store(rec).await.unwrap(), Outcome::Stored);
+    let again = Record { offset: 11, ..rec };
+    assert_eq!(consumer.store(again).await.unwrap(), Outcome::Duplicate, "a redelivered message adds no row");
+    assert_eq!(rows(consumer.pool(), &schema).await, vec![expected_row(&e)]);
+
+    let bad = Record { offset: 12, value: Some(b"{\"modified\": 5}"), ..rec };
+    assert_eq!(consumer.store(bad).await.unwrap(), Outcome::DeadLettered);
+    assert_eq!(consumer.store(bad).await.unwrap(), Outcome::DeadLettered);
+    let dead = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT kafka_offset, reason, value FROM \"{schema}\".site_monitor_dead_letters"
+    )))
+    .fetch_all(consumer.pool())
+    .await
+    .unwrap();
+    assert_eq!(dead.len(), 1, "the same poison message is recorded once");
+    assert_eq!(dead[0].get::<i64, _>(0), 12);
+    assert_eq!(dead[0].get::<String, _>(1), "modified is not a string: 5");
+    assert_eq!(dead[0].get::<Vec<u8>, _>(2), b"{\"modified\": 5}");
+    drop_schema(consumer.pool(), &schema).await;
+}
