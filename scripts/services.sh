@@ -71,3 +71,37 @@ if ! "$MAESTRO_PYTHON" -c "import schemathesis" >/dev/null 2>&1; then
   say "installing schemathesis from PyPI"
   "$MAESTRO_PYTHON" -m pip install -q schemathesis >/dev/null 2>&1 || say "could not install schemathesis"
 fi
+# NATS with JetStream on loopback, for the `nats` publisher tests.
+if ! port_open 4222; then
+  say "NATS is not listening on 127.0.0.1:4222; starting it (JetStream on)"
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then apt_install nats-server || say "could not install nats-server"; fi
+  nats_bin="$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)"
+  as_root mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --exec "$nats_bin" -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
+  wait_port 4222 20 || say "NATS did not start: start it with nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server &"
+fi
+export MAESTRO_NATS_URL="${MAESTRO_NATS_URL:-nats://127.0.0.1:4222}"
+
+# Kafka: rdkafka's vendored librdkafka (maestro-providers feature `kafka`) builds with cmake and
+# needs the curl and OpenSSL headers. The Kafka tests start their own tansu brokers (a
+# Kafka-protocol server, memory storage, free loopback ports): only the binary is needed.
+for pkg in cmake libcurl4-openssl-dev libssl-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || { say "installing $pkg"; apt_install "$pkg" || say "could not install $pkg"; }
+done
+if [ -z "${MAESTRO_TANSU_BIN:-}" ]; then
+  cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if command -v tansu >/dev/null 2>&1; then
+    MAESTRO_TANSU_BIN="$(command -v tansu)"
+  elif [ -x "$cargo_bin/tansu" ]; then
+    MAESTRO_TANSU_BIN="$cargo_bin/tansu"
+  else
+    say "installing tansu: cargo install tansu --locked --features dynostore (about 10 minutes, once)"
+    if cargo install tansu --locked --features dynostore >/tmp/maestro-tansu-install.log 2>&1; then
+      MAESTRO_TANSU_BIN="$cargo_bin/tansu"
+    else
+      say "could not install tansu (see /tmp/maestro-tansu-install.log); the Kafka tests will fail"
+    fi
+  fi
+fi
+if [ -n "${MAESTRO_TANSU_BIN:-}" ]; then export MAESTRO_TANSU_BIN; fi

@@ -16,6 +16,9 @@
 //! | `http_check` | site monitoring: HTTP(S) checks → `site_checks` + `site.check` events | `http_check` |
 //! | `tix_api` | publisher: TiX results to the TiX API (`POST …/installation/{i}/reports`) | `tix` |
 //! | `ws_notify` | publisher: run/graph notifications to the original websocket service (Centrifugo `publish`) | `ws_notify` |
+//! | `kafka` | publisher: Kafka (acks=all, idempotent); plus the Kafka → PostgreSQL `site_monitor` consumer | `kafka` |
+//! | `amqp` | publisher: RabbitMQ exchange, persistent messages, publisher confirms | `amqp` |
+//! | `nats` | publisher: NATS JetStream, acked publishes, `Nats-Msg-Id` dedup | `nats` |
 //!
 //! # Example
 //! ```
@@ -26,6 +29,8 @@
 //! assert!(errors.is_empty() && source.is_some());
 //! ```
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "azure")]
@@ -34,12 +39,16 @@ pub mod azure;
 pub mod digitalocean;
 #[cfg(feature = "file")]
 pub mod file;
-#[cfg(feature = "importers")]
-pub mod importers;
 #[cfg(feature = "http_check")]
 pub mod http_check;
+#[cfg(feature = "importers")]
+pub mod importers;
 #[cfg(feature = "jsonl")]
 pub mod jsonl;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "openstack")]
 pub mod openstack;
 #[cfg(feature = "rest")]
@@ -100,6 +109,12 @@ pub static PUBLISHERS: &[(&str, Factory<Arc<dyn Publisher>>)] = &[
     ("tix_api", tix_api::build),
     #[cfg(feature = "ws_notify")]
     ("ws_notify", ws_notify::build),
+    #[cfg(feature = "kafka")]
+    ("kafka", kafka::build),
+    #[cfg(feature = "amqp")]
+    ("amqp", amqp::build),
+    #[cfg(feature = "nats")]
+    ("nats", nats::build),
 ];
 
 fn dispatch<T>(

@@ -3,10 +3,11 @@
 //! modes ([`runtime`]: `serve`, `beat`, `worker`) and the web side ([`web`]: the page at `/`, the
 //! `/events` websocket, graph SVGs). `main.rs` only parses arguments and sets up logging.
 
-pub mod checks;
 pub mod api;
+pub mod checks;
 pub mod commands;
 pub mod config;
+pub mod consume;
 pub mod graph;
 pub mod progress;
 pub mod runtime;

@@ -157,6 +157,39 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Consume site checks from Kafka into PostgreSQL's `site_monitor` table (the original consumer).
+    Consume {
+        /// Kafka bootstrap servers, `host:port[,…]`.
+        #[arg(long, env = "BOOTSTRAP_SERVER")]
+        brokers: String,
+        /// PostgreSQL URL.
+        #[arg(long, env = "DATABASE_URL")]
+        database: String,
+        /// Topic.
+        #[arg(long, default_value = "site-monitor")]
+        topic: String,
+        /// Consumer group.
+        #[arg(long, default_value = "monitor-group")]
+        group: String,
+        /// Schema for `site_monitor` and `site_monitor_dead_letters` (created if missing).
+        #[arg(long, default_value = "public")]
+        schema: String,
+        /// SASL user (turns SASL on).
+        #[arg(long, env = "KF_USER")]
+        sasl_username: Option<String>,
+        /// SASL password.
+        #[arg(long, env = "KF_PASSWORD", hide_env_values = true)]
+        sasl_password: Option<String>,
+        /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+        #[arg(long, default_value = "PLAIN")]
+        sasl_mechanism: String,
+        /// CA certificate file (turns TLS on).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// CA certificate inline, PEM (turns TLS on).
+        #[arg(long, env = "CA_PEM", hide_env_values = true)]
+        ca_pem: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -277,6 +310,32 @@ async fn main() -> Result<()> {
             let code = checks::check(args, &mut out, &mut std::io::stderr()).await?;
             out.flush()?;
             std::process::exit(code)
+        }
+        Command::Consume {
+            brokers,
+            database,
+            topic,
+            group,
+            schema,
+            sasl_username,
+            sasl_password,
+            sasl_mechanism,
+            ca_file,
+            ca_pem,
+        } => {
+            let args = maestro_server::consume::ConsumeArgs {
+                brokers,
+                database,
+                topic,
+                group,
+                schema,
+                sasl_username,
+                sasl_password,
+                sasl_mechanism,
+                ca_file,
+                ca_pem,
+            };
+            maestro_server::consume::consume(args, &mut out).await
         }
     }
 }

@@ -50,7 +50,9 @@ async fn a_crawl_streams_progress_and_filtered_events() {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let web = app(WebState { rt: rt.clone(), shutdown: shutdown.clone() });
+    let api_store: Arc<dyn maestro_store::AnyStore> = rt.store.clone();
+    let api = maestro_server::api::ApiState::new(api_store, maestro_server::api::ApiConfig::default());
+    let web = app(WebState { rt: rt.clone(), shutdown: shutdown.clone() }, api);
     tokio::spawn(async move { axum::serve(listener, web).await.unwrap() });
     tokio::spawn(runtime::tail_outbox(rt.clone(), Duration::from_millis(50), shutdown.clone()));
 

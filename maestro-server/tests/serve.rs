@@ -77,18 +77,18 @@ server: {{graphs_dir: "{graphs}", workers: 2}}
     .await;
     let err = dead.last_error.unwrap();
     assert!(err.contains("no job kind named `no-such-kind`; known: crawl, graph, outbox.relay, tix.process"), "{err}");
-    // The graph job wrote its SVG, served under /graphs/.
+    // The graph job wrote its SVG, served under /files/graphs/.
     eventually("the graph SVG", Duration::from_secs(60), || async {
         graphs.join("webgraph.svg").exists().then_some(())
     })
     .await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let svg = http.get(format!("{url}/graphs/webgraph.svg")).send().await.unwrap();
+    let svg = http.get(format!("{url}/files/graphs/webgraph.svg")).send().await.unwrap();
     assert_eq!(svg.status(), 200);
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
     assert!(svg.text().await.unwrap().contains("WebServer"));
     // Traversal and odd names are refused.
-    for bad in ["/graphs/..%2Fm.db", "/graphs/.hidden.svg", "/graphs/a%20b.svg"] {
+    for bad in ["/files/graphs/..%2Fm.db", "/files/graphs/.hidden.svg", "/files/graphs/a%20b.svg"] {
         let r = http.get(format!("{url}{bad}")).send().await.unwrap();
         assert!(r.status().is_client_error(), "{bad}: {}", r.status());
     }

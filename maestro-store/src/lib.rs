@@ -21,14 +21,12 @@ mod common;
 mod plan;
 mod postgres;
 mod postgres_scheduler;
+mod postgres_server;
 mod postgres_sites;
 mod sqlite;
 mod sqlite_scheduler;
-mod sqlite_sites;
-mod postgres_server;
-mod sqlite;
-mod sqlite_scheduler;
 mod sqlite_server;
+mod sqlite_sites;
 
 use std::sync::Arc;
 

@@ -2,6 +2,8 @@
 
 #[cfg(any(feature = "webhook", feature = "tix", feature = "ws_notify"))]
 pub mod http;
+#[cfg(all(test, any(feature = "amqp", feature = "nats")))]
+pub(crate) mod tcp_proxy;
 
 use maestro_core::ConfigErrors;
 use serde::de::DeserializeOwned;
@@ -23,6 +25,17 @@ pub fn parse_config<T: DeserializeOwned>(value: &Value, path: &str, errors: &mut
 /// Strip the original services' `#name::` reference prefix.
 pub fn strip_ref(s: &str) -> &str {
     s.strip_prefix("#name::").unwrap_or(s)
+}
+
+/// `scheme://user:***@host…`: the password of a URL replaced (for logs and `Debug`).
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.rsplit_once('@') {
+            let user = userinfo.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
 }
 
 /// Percent-encode one URL path segment (so an id can never add a path segment).

@@ -114,6 +114,10 @@ pub async fn run_serve(args: ServeArgs) -> Result<()> {
     let addr = format!("{}:{port}", args.bind);
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
     let shutdown = Shutdown::on(super::shutdown_signal());
-    let app = crate::web::app(crate::web::WebState { rt: rt.clone(), shutdown: shutdown.clone() });
+    // The JSON API (docs/api.md) shares the store; its secrets come from the environment.
+    let api_config = crate::api::config::ServerConfig::load(None)?.api_config()?;
+    let store: Arc<dyn maestro_store::AnyStore> = rt.store.clone();
+    let api = crate::api::ApiState::new(store, api_config);
+    let app = crate::web::app(crate::web::WebState { rt: rt.clone(), shutdown: shutdown.clone() }, api);
     super::serve(rt, opts, listener, app, shutdown).await
 }

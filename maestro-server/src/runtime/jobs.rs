@@ -176,3 +176,15 @@ pub async fn tix_process(rt: Arc<Runtime>, _ctx: JobContext) -> Result<String, J
         report.failed()
     ))
 }
+
+/// `site.check {tenant, site_ids?}`: check the tenant's due sites (all of `site_ids` if given),
+/// store results and `site.check` events together (see `maestro_providers::http_check`).
+pub async fn site_check(rt: Arc<Runtime>, ctx: JobContext) -> Result<String, JobError> {
+    use maestro_providers::http_check::{Checker, CheckerConfig, SiteCheckJob};
+    let checker = Checker::new(CheckerConfig::default()).map_err(|e| JobError::permanent(e.to_string()))?;
+    let store: Arc<dyn maestro_core::monitor::SiteStore> = rt.store.clone();
+    let inventory: Arc<dyn maestro_core::Repository> = rt.store.clone();
+    let job = SiteCheckJob::new(store, Some(inventory), Arc::new(checker));
+    let s = job.execute(&ctx.job.args).await?;
+    Ok(format!("{} sites checked, {} failed, {} results stored", s.checked, s.failed, s.stored))
+}

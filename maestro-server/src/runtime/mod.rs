@@ -33,16 +33,17 @@ use tokio::sync::watch;
 pub use config::{RuntimeConfig, ScheduleEntry, ServerSettings};
 pub use events::{EventHub, HubObserver};
 
-/// A store the runtime can use: repository, outbox, leases and scheduler state.
-pub trait ServerStore: Store + ScheduleStore {}
-impl<T: Store + ScheduleStore + ?Sized> ServerStore for T {}
+/// A store the runtime can use: repository, outbox, leases, scheduler, sites and the API's
+/// tables (either backend).
+pub trait RuntimeStore: maestro_store::AnyStore {}
+impl<T: maestro_store::AnyStore + ?Sized> RuntimeStore for T {}
 
 /// Open `url` (`sqlite://file` or `postgres://…`). On PostgreSQL, `schema` (if given) is
 /// created and used for every table (as the tests do: one schema per test).
 ///
 /// # Errors
 /// As [`maestro_store::open`].
-pub async fn open_store(url: &str, schema: Option<&str>) -> Result<Arc<dyn ServerStore>, maestro_core::StorageError> {
+pub async fn open_store(url: &str, schema: Option<&str>) -> Result<Arc<dyn RuntimeStore>, maestro_core::StorageError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(maestro_store::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -60,7 +61,7 @@ pub struct Runtime {
     /// The configuration.
     pub config: Arc<RuntimeConfig>,
     /// The store.
-    pub store: Arc<dyn ServerStore>,
+    pub store: Arc<dyn RuntimeStore>,
     /// Live messages for `/events`.
     pub hub: EventHub,
     /// This process's id among beats and workers (`MAESTRO_NODE_ID`, else host-pid).
@@ -75,7 +76,7 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// A runtime over an open store.
-    pub fn new(config: RuntimeConfig, store: Arc<dyn ServerStore>) -> Self {
+    pub fn new(config: RuntimeConfig, store: Arc<dyn RuntimeStore>) -> Self {
         Self { config: Arc::new(config), store, hub: EventHub::default(), node_id: node_id() }
     }
 
@@ -147,6 +148,7 @@ pub fn registry(rt: &Arc<Runtime>) -> JobRegistry {
         .with("graph", journaled(rt, "graph", jobs::graph))
         .with("outbox.relay", journaled(rt, "outbox.relay", jobs::outbox_relay))
         .with("tix.process", journaled(rt, "tix.process", jobs::tix_process))
+        .with("site.check", journaled(rt, "site.check", jobs::site_check))
 }
 
 /// Resolves when the process gets SIGINT or SIGTERM.
@@ -266,7 +268,7 @@ fn store_queue(rt: &Runtime) -> Arc<dyn JobQueue> {
     Arc::new(StoreQueue::new(rt.store.clone(), clock, qc))
 }
 
-fn beat_of(rt: &Runtime, queue: Arc<dyn JobQueue>, opts: &ModeOptions) -> Beat<dyn ServerStore> {
+fn beat_of(rt: &Runtime, queue: Arc<dyn JobQueue>, opts: &ModeOptions) -> Beat<dyn RuntimeStore> {
     let config = BeatConfig { tick: opts.tick, lease_ttl: opts.lease_ttl, ..BeatConfig::default() };
     Beat::new(&format!("beat-{}", rt.node_id), rt.store.clone(), queue, Arc::new(SystemClock), config)
 }

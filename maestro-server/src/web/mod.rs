@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /` | the page: inventory with filters (`kind`, `active`, `q`, `tenant`, `after`), schedules and runs, site checks, graphs, dead letters |
 //! | `GET /events?kinds=a,b` | websocket: every outbox event (the event JSON), run progress (`run.progress`), job outcomes (`job.finished`); `kinds` filters by `kind` (`resource.*` matches a prefix) |
-//! | `GET /graphs/{file}.svg` | an SVG written by a `graph` job |
+//! | `GET /files/graphs/{file}.svg` | an SVG written by a `graph` job |
 //! | `GET /graph.svg?kind=business&app=…` | a graph drawn on demand from the store |
 
 mod events;
@@ -35,16 +35,15 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/events", get(events::events))
-        .route("/graphs/{file}", get(graph_file))
+        .route("/files/graphs/{file}", get(graph_file))
         .route("/graph.svg", get(graph_on_demand))
         .with_state(state)
 }
 
-/// The whole HTTP application of `maestro serve`.
-pub fn app(state: WebState) -> Router {
-    // ---- MERGE POINT (lead): the JSON API joins here, e.g.
-    //      router(state.clone()).merge(crate::api::router(api_state))
-    router(state)
+/// The whole HTTP application of `maestro serve`: the page, `/events`, the graph files, and
+/// the JSON API of [`crate::api`] (same paths as `maestro api`).
+pub fn app(state: WebState, api: crate::api::ApiState) -> Router {
+    router(state).merge(crate::api::router(api))
 }
 
 /// A plain-text error response that says what was wrong (never internals).

@@ -289,7 +289,7 @@ fn render(q: &PageQuery, active: Option<bool>, d: &PageData) -> Markup {
                     h2 { "Graphs" }
                     @if d.graphs.is_empty() { p.empty { "No graph jobs have drawn anything yet." } }
                     @for g in &d.graphs {
-                        figure { img src={ "/graphs/" (g) } alt=(g) loading="lazy"; figcaption { a href={ "/graphs/" (g) } { (g) } } }
+                        figure { img src={ "/files/graphs/" (g) } alt=(g) loading="lazy"; figcaption { a href={ "/files/graphs/" (g) } { (g) } } }
                     }
                     form #draw method="get" action="/graph.svg" target="_blank" {
                         input type="hidden" name="tenant" value=(d.tenant);
