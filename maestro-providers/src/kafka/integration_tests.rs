@@ -158,56 +158,6 @@ async fn batch_reports_a_prefix_and_errors_are_classified_against_a_real_broker(
     assert_eq!(err.retry, Retry::Never, "{err}");
 }
 
-#[tokio::test]
-async fn relay_survives_a_kafka_outage_and_delivers_every_event_once() {
-    let mut t = Tansu::start().await;
-    t.create_topic("site-monitor", 1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(&dir).await;
-    let p = Arc::new(publisher(&t, 3.0));
-    let relay = OutboxRelay::new(store.clone(), p.clone()).with_config(fast_relay());
-    let sink = relay.sink().to_string();
-
-    let before: Vec<Event> = (0..30).map(|i| site_check(1, i)).collect();
-    store.append_events(&before).await.unwrap();
-    drain_fully(&relay, store.as_ref()).await;
-    let first = ids(&t.read_all("site-monitor", 1, before.len()));
-    assert_eq!(first.len(), before.len());
-    assert!(first.values().all(|&n| n == 1));
-
-    // Outage: the broker is gone while the site checker keeps appending.
-    t.stop().await;
-    let mut during = Vec::new();
-    let mut last_backlog = 0;
-    for round in 0..4u32 {
-        let batch: Vec<Event> = (0..10).map(|i| site_check(2, 100 + round * 10 + i)).collect();
-        store.append_events(&batch).await.unwrap();
-        during.extend(batch);
-        let pass = relay.run_once().await.unwrap();
-        assert_eq!(pass.delivered, 0, "nothing can be delivered while the broker is down");
-        let b = backlog(store.as_ref(), &sink).await;
-        assert!(b > last_backlog, "backlog grows during the outage: {b} after {last_backlog}");
-        last_backlog = b;
-    }
-    assert_eq!(last_backlog, during.len() as u64);
-    let status = store.outbox_status().await.unwrap();
-    let s = status.iter().find(|s| s.sink == sink).unwrap();
-    assert!(s.last_error.is_some(), "the failure is visible in outbox_status");
-    assert_eq!(s.dead, 0, "transient failures are not dead-lettered");
-
-    // Back (empty, memory storage): recreate the topic, and the backlog drains.
-    t.restart().await;
-    t.create_topic("site-monitor", 1).await;
-    drain_fully(&relay, store.as_ref()).await;
-    let after = ids(&t.read_all("site-monitor", 1, during.len()));
-    for e in &during {
-        assert_eq!(after.get(&e.id.to_string()), Some(&1), "event {} delivered exactly once", e.id);
-    }
-    assert_eq!(after.len(), during.len());
-    let s = store.outbox_status().await.unwrap().into_iter().find(|s| s.sink == sink).unwrap();
-    assert_eq!((s.backlog, s.delivered, s.dead), (0, (before.len() + during.len()) as u64, 0));
-}
-
 async fn consumer_for(t: &Tansu, schema: &str) -> KafkaConsumer {
     let mut cfg = KafkaConsumerConfig::new(t.brokers(), database_url());
     cfg.schema = schema.into();
@@ -306,33 +256,6 @@ async fn end_to_end_outbox_to_kafka_to_postgres_rows_equal_the_events() {
     .unwrap();
     assert_eq!(nulls, 20, "\"\" comments became NULL");
     drop_schema(consumer.pool(), &schema).await;
-}
-
-#[tokio::test]
-async fn consumer_killed_between_insert_and_commit_adds_no_duplicate_row() {
-    let t = Tansu::start().await;
-    t.create_topic("site-monitor", 1).await;
-    let p = publisher(&t, 20.0);
-    let events: Vec<Event> = (0..6).map(|i| site_check(9, i)).collect();
-    assert_eq!(p.publish_batch(&events).await.delivered, 6);
-
-    let schema = test_schema();
-    // Stores messages 1..=3, commits 1 and 2, and "dies" before committing 3.
-    let first = consumer_for(&t, &schema).await.crash_before_commit_after(3);
-    let s1 = first.run(std::future::pending()).await.unwrap();
-    assert_eq!(s1.stored, 3);
-    let pool = first.pool().clone();
-    drop(first);
-    assert_eq!(rows(&pool, &schema).await.len(), 3);
-
-    // Restarted in the same group: message 3 comes again and is recognised, 4..6 are new.
-    let second = consumer_for(&t, &schema).await;
-    let s2 = consume_until(&second, |s| s.stored + s.duplicates >= 4).await;
-    assert_eq!(s2, ConsumerStats { stored: 3, duplicates: 1, dead_lettered: 0 }, "message 3 was redelivered");
-    let got = rows(&pool, &schema).await;
-    let want: Vec<DbRow> = events.iter().map(expected_row).collect();
-    assert_eq!(got, want, "every event once, no duplicate row");
-    drop_schema(&pool, &schema).await;
 }
 
 #[tokio::test]
