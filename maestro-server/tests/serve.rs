@@ -76,7 +76,10 @@ server: {{graphs_dir: "{graphs}", workers: 2}}
     })
     .await;
     let err = dead.last_error.unwrap();
-    assert!(err.contains("no job kind named `no-such-kind`; known: crawl, graph, outbox.relay, tix.process"), "{err}");
+    assert!(
+        err.contains("no job kind named `no-such-kind`; known: crawl, graph, outbox.relay, site.check, tix.process"),
+        "{err}"
+    );
     // The graph job wrote its SVG, served under /files/graphs/.
     eventually("the graph SVG", Duration::from_secs(60), || async {
         graphs.join("webgraph.svg").exists().then_some(())

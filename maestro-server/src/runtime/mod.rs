@@ -23,10 +23,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use maestro_core::scheduler::{
-    Beat, BeatConfig, JobContext, JobError, JobQueue, JobRegistry, QueueConfig, RabbitConfig, RabbitQueue,
-    ScheduleStore, StoreQueue, Worker, WorkerConfig,
+    Beat, BeatConfig, JobContext, JobError, JobQueue, JobRegistry, QueueConfig, RabbitConfig, RabbitQueue, StoreQueue,
+    Worker, WorkerConfig,
 };
-use maestro_core::{Clock, OutboxCursor, Store, SystemClock};
+use maestro_core::{Clock, OutboxCursor, SystemClock};
 use serde_json::json;
 use tokio::sync::watch;
 
