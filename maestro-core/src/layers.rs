@@ -204,7 +204,7 @@ mod tests {
 /// use std::time::Duration;
 /// use maestro_core::layers::RateLimiter;
 ///
-/// tokio::time::pause();
+/// // (the runtime below starts with tokio's clock paused)
 /// let limit = RateLimiter::new(10.0, 1);
 /// let start = tokio::time::Instant::now();
 /// for _ in 0..5 {
