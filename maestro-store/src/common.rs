@@ -74,3 +74,21 @@ pub(crate) fn from_json<T: DeserializeOwned>(context: &str, v: serde_json::Value
     serde_json::from_value(v)
         .map_err(|e| StorageError::Corrupt { context: context.to_string(), message: e.to_string() })
 }
+
+/// One hop of an incoming relation walk: keep the nodes not reached before, recording `depth`
+/// as their first-reach depth (shared by both stores' `related`).
+pub(crate) fn first_reached(
+    seen: &mut std::collections::HashMap<i64, u32>,
+    depth: u32,
+    nodes: impl Iterator<Item = (i64, String)>,
+) -> Vec<(i64, String)> {
+    nodes
+        .filter(|(id, _)| match seen.entry(*id) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(depth);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(_) => false,
+        })
+        .collect()
+}

@@ -646,17 +646,7 @@ impl Repository for PostgresStore {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(db_err("walking relations"))?;
-                    frontier = rows
-                        .iter()
-                        .map(node_of_row)
-                        .filter(|(id, _)| match seen.entry(*id) {
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert(depth);
-                                true
-                            }
-                            std::collections::hash_map::Entry::Occupied(_) => false,
-                        })
-                        .collect();
+                    frontier = first_reached(&mut seen, depth, rows.iter().map(node_of_row));
                 }
                 seen.into_iter().collect()
             }
