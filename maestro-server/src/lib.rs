@@ -7,6 +7,7 @@ pub mod api;
 pub mod checks;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "kafka")]
 pub mod consume;
 pub mod graph;
 pub mod progress;

@@ -157,6 +157,7 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    #[cfg(feature = "kafka")]
     /// Consume site checks from Kafka into PostgreSQL's `site_monitor` table (the original consumer).
     Consume {
         /// Kafka bootstrap servers, `host:port[,…]`.
@@ -311,6 +312,7 @@ async fn main() -> Result<()> {
             out.flush()?;
             std::process::exit(code)
         }
+        #[cfg(feature = "kafka")]
         Command::Consume {
             brokers,
             database,
