@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python side, as CI runs it: build the maestro wheel once with maturin, install it in a venv
+# The Python side, as CI runs it: `pip install ./maestro-py` into a fresh venv (smoke test) and a venv
 # under target/ (reused between runs), then run the pytest suites of maestro-py/tests (with mypy's
 # stubtest), examples/flask and examples/celery (which starts a real Celery worker on RabbitMQ).
 #
@@ -25,13 +25,30 @@ if ! "$VENV/bin/python" -c "import maturin, pytest, mypy, celery, flask" >/dev/n
   "$VENV/bin/pip" install -q "maturin>=1.5,<2" pytest mypy celery flask
 fi
 
-profile=()
-[ "${MAESTRO_WHEEL_PROFILE:-dev}" = release ] && profile=(--release)
-say "building the wheel (maturin build ${profile[*]:-})"
-rm -rf target/wheels
-PATH="$VENV/bin:$PATH" "$VENV/bin/maturin" build "${profile[@]}" -m maestro-py/Cargo.toml -o target/wheels
-say "installing the wheel"
-"$VENV/bin/pip" install -q --force-reinstall --no-deps target/wheels/maestro-*.whl
+# The wheel is built the way a user installs it: `pip install ./maestro-py` (PEP 517, maturin
+# from PyPI in pip's isolated build env), first into a brand-new venv (the new-user path, checked
+# with an import and a small pipeline), then into the test venv. MATURIN_PEP517_ARGS picks the
+# cargo profile: dev by default, so the build reuses the debug build of the workspace.
+profile="${MAESTRO_WHEEL_PROFILE:-dev}"
+export MATURIN_PEP517_ARGS="--profile $profile"
+FRESH=target/py-fresh
+rm -rf "$FRESH"
+"$PYTHON" -m venv "$FRESH"
+say "pip install ./maestro-py into a fresh venv ($FRESH, cargo profile $profile)"
+"$FRESH/bin/pip" install -q ./maestro-py
+say "smoke test of the fresh install"
+(cd "$FRESH" && bin/python - "$OLDPWD/examples/data/demo-inventory.json" <<'PY'
+import sys, tempfile, os, maestro
+db = os.path.join(tempfile.mkdtemp(), "smoke.db")
+engine = maestro.Engine("sqlite://" + db)
+report = engine.import_file(sys.argv[1], tenant="smoke")
+servers = list(engine.resources(kind="server", tenant="smoke"))
+assert servers, "the demo inventory has servers"
+print(f"maestro {maestro.__version__}: imported the demo inventory, {len(servers)} servers")
+PY
+)
+say "pip install ./maestro-py into $VENV"
+"$VENV/bin/pip" install -q --force-reinstall --no-deps ./maestro-py
 
 say "pytest: maestro-py/tests (with stubtest), examples/flask, examples/celery"
 export MAESTRO_PYTHON_VENV="$VENV"
