@@ -87,14 +87,29 @@ impl ConsumeArgs {
     }
 }
 
+/// Test-only fault injection: `MAESTRO_FAULT_ABORT_BEFORE_COMMIT=N` makes the process abort
+/// after storing its N-th message and before committing that message's offset.
+pub const FAULT_ABORT_BEFORE_COMMIT: &str = "MAESTRO_FAULT_ABORT_BEFORE_COMMIT";
+
 /// Consume until Ctrl-C or SIGTERM, then print what was done as JSON.
 ///
 /// # Errors
 /// Invalid arguments, or Kafka / PostgreSQL unreachable at start.
 pub async fn consume(args: ConsumeArgs, out: &mut dyn Write) -> Result<()> {
     let config = args.config()?;
-    let consumer = KafkaConsumer::connect(config).await.context("starting the consumer")?;
+    let mut consumer = KafkaConsumer::connect(config).await.context("starting the consumer")?;
+    // Fault injection for the crash tests: store N messages, then die (no offset commit, no
+    // clean leave of the consumer group), as a process killed between insert and commit would.
+    let abort_after = std::env::var(FAULT_ABORT_BEFORE_COMMIT).ok();
+    if let Some(n) = &abort_after {
+        let n: u64 = n.parse().with_context(|| format!("{FAULT_ABORT_BEFORE_COMMIT}={n} is not a count"))?;
+        tracing::warn!(messages = n, "fault injection: the process aborts before committing message {n}");
+        consumer = consumer.crash_before_commit_after(n);
+    }
     let stats = consumer.run(shutdown_signal()).await?;
+    if abort_after.is_some() {
+        std::process::abort();
+    }
     writeln!(out, "{}", serde_json::to_string(&stats)?)?;
     Ok(())
 }

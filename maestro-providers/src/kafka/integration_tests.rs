@@ -158,6 +158,59 @@ async fn batch_reports_a_prefix_and_errors_are_classified_against_a_real_broker(
     assert_eq!(err.retry, Retry::Never, "{err}");
 }
 
+/// The broker is unreachable for a while (every connection to it cut and refused, as when it is
+/// stopped; it keeps its data, so nothing needs recreating) while the site checker keeps
+/// appending: the backlog shows in the outbox, nothing is dead-lettered, and after it comes back
+/// every event is on the topic exactly once.
+#[tokio::test]
+async fn relay_survives_a_kafka_outage_and_delivers_every_event_once() {
+    let (t, proxy) = Tansu::start_behind_proxy().await;
+    t.create_topic("site-monitor", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let p = Arc::new(publisher(&t, 3.0));
+    let relay = OutboxRelay::new(store.clone(), p.clone()).with_config(fast_relay());
+    let sink = relay.sink().to_string();
+
+    let before: Vec<Event> = (0..30).map(|i| site_check(1, i)).collect();
+    store.append_events(&before).await.unwrap();
+    drain_fully(&relay, store.as_ref()).await;
+    let first = ids(&t.read_all("site-monitor", 1, before.len()));
+    assert_eq!(first.len(), before.len());
+    assert!(first.values().all(|&n| n == 1));
+
+    // Outage: the broker is unreachable while the site checker keeps appending.
+    proxy.cut();
+    let mut during = Vec::new();
+    let mut last_backlog = 0;
+    for round in 0..4u32 {
+        let batch: Vec<Event> = (0..10).map(|i| site_check(2, 100 + round * 10 + i)).collect();
+        store.append_events(&batch).await.unwrap();
+        during.extend(batch);
+        let pass = relay.run_once().await.unwrap();
+        assert_eq!(pass.delivered, 0, "nothing can be delivered while the broker is unreachable");
+        let b = backlog(store.as_ref(), &sink).await;
+        assert!(b > last_backlog, "backlog grows during the outage: {b} after {last_backlog}");
+        last_backlog = b;
+    }
+    assert_eq!(last_backlog, during.len() as u64);
+    let status = store.outbox_status().await.unwrap();
+    let s = status.iter().find(|s| s.sink == sink).unwrap();
+    assert!(s.last_error.is_some(), "the failure is visible in outbox_status");
+    assert_eq!(s.dead, 0, "transient failures are not dead-lettered");
+
+    // Back: the backlog drains, and every event is on the topic once.
+    proxy.restore();
+    drain_fully(&relay, store.as_ref()).await;
+    let all = ids(&t.read_all("site-monitor", 1, before.len() + during.len()));
+    for e in before.iter().chain(&during) {
+        assert_eq!(all.get(&e.id.to_string()), Some(&1), "event {} delivered exactly once", e.id);
+    }
+    assert_eq!(all.len(), before.len() + during.len());
+    let s = store.outbox_status().await.unwrap().into_iter().find(|s| s.sink == sink).unwrap();
+    assert_eq!((s.backlog, s.delivered, s.dead), (0, (before.len() + during.len()) as u64, 0));
+}
+
 async fn consumer_for(t: &Tansu, schema: &str) -> KafkaConsumer {
     let mut cfg = KafkaConsumerConfig::new(t.brokers(), database_url());
     cfg.schema = schema.into();

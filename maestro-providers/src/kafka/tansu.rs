@@ -1,5 +1,6 @@
 //! A private tansu broker (a Kafka-protocol server) per test, on a free loopback port, with
-//! in-memory storage. Tests can stop and restart it.
+//! in-memory storage. Tests can restart it, or start it behind a proxy they cut to make the
+//! broker unreachable without losing its state.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::util::tcp_proxy::TcpProxy;
 
 const HOW_TO: &str = "tansu (a Kafka-protocol broker) is needed: install it with \
     `cargo install tansu --locked --features dynostore` and set MAESTRO_TANSU_BIN to its path \
@@ -35,24 +38,39 @@ pub(crate) fn tansu_bin() -> PathBuf {
 pub(crate) struct Tansu {
     bin: PathBuf,
     port: u16,
+    /// The port clients are told to use (a [`TcpProxy`] in front of the broker), if not `port`.
+    advertised: Option<u16>,
     child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
 }
 
 impl Tansu {
     /// Start a broker on a free port and wait until it accepts connections.
     pub(crate) async fn start() -> Self {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let mut t = Self { bin: tansu_bin(), port, child: None };
+        let mut t = Self { bin: tansu_bin(), port: free_port(), advertised: None, child: None };
         t.restart().await;
         t
     }
 
-    /// `127.0.0.1:<port>`.
+    /// Start a broker that advertises a loopback [`TcpProxy`] as its address, so that every
+    /// client connection (bootstrap and the broker connections the metadata names) goes through
+    /// the proxy: cutting the proxy makes the broker unreachable while it keeps its data,
+    /// topics and idempotent-producer state.
+    pub(crate) async fn start_behind_proxy() -> (Self, TcpProxy) {
+        let port = free_port();
+        let proxy = TcpProxy::start(format!("127.0.0.1:{port}")).await;
+        let mut t = Self { bin: tansu_bin(), port, advertised: Some(proxy.addr().port()), child: None };
+        t.restart().await;
+        (t, proxy)
+    }
+
+    /// `127.0.0.1:<port>`: the address clients use (the proxy's, when behind one).
     pub(crate) fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.advertised.unwrap_or(self.port))
     }
 
     /// Kill the broker (its in-memory data is gone).
@@ -67,8 +85,9 @@ impl Tansu {
     pub(crate) async fn restart(&mut self) {
         self.stop().await;
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!("tcp://{}", self.brokers());
         let child = Command::new(&self.bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
