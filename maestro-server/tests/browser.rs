@@ -200,6 +200,10 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     .await;
     let [status, code, ..] = site_row(&client, 3).await;
     assert_eq!((status.as_str(), code.as_str()), ("not checked yet", "—"));
+    client.goto(&format!("{url}/#sites")).await.unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(artifacts_dir().join("web-page-sites.png"), &png).unwrap();
 
     // A real interaction: choose the kind, type a text, press the button.
     client.find(Locator::Id("kind")).await.unwrap().select_by_value("application").await.unwrap();
