@@ -160,7 +160,7 @@ impl SiteStore for MemoryRepository {
         let g = self.inner.lock().expect("poisoned");
         let mut stats: BTreeMap<(String, i64), SiteCheckStats> = BTreeMap::new();
         for c in &g.sites.checks {
-            if !g.sites.sites.get(&c.site_id).is_some_and(|s| s.tenant == c.tenant) {
+            if g.sites.sites.get(&c.site_id).is_none_or(|s| s.tenant != c.tenant) {
                 continue;
             }
             let e = stats.entry((c.tenant.clone(), c.site_id)).or_insert_with(|| SiteCheckStats {
