@@ -257,6 +257,25 @@ pub struct CheckQuery {
     pub since: Option<DateTime<Utc>>,
     /// Only checks strictly before this time.
     pub until: Option<DateTime<Utc>>,
+    /// Newest first (most recently recorded first) instead of oldest first.
+    #[serde(default)]
+    pub newest_first: bool,
+}
+
+/// Totals of one site's stored results and its newest result ([`SiteStore::check_stats`], for
+/// metrics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteCheckStats {
+    /// The site's tenant.
+    pub tenant: String,
+    /// The site.
+    pub site_id: i64,
+    /// Stored results that succeeded.
+    pub successes: u64,
+    /// Stored results that failed.
+    pub failures: u64,
+    /// The newest result (by `checked_at`).
+    pub last: CheckResult,
 }
 
 /// What [`SiteStore::record_checks`] wrote.
@@ -296,10 +315,13 @@ pub trait SiteStore: Send + Sync {
     async fn delete_site(&self, tenant: &str, id: i64) -> StoreResult<bool>;
     /// Store results and their events (normally [`check_event`] of each) in one transaction.
     async fn record_checks(&self, results: &[CheckResult], events: &[Event]) -> StoreResult<RecordOutcome>;
-    /// A page of results, oldest first.
+    /// A page of results, oldest first (newest first with [`CheckQuery::newest_first`]).
     async fn list_checks(&self, query: &CheckQuery, page: &PageRequest) -> StoreResult<PageOf<CheckResult>>;
     /// The newest result of each of a tenant's sites, by site id.
     async fn latest_checks(&self, tenant: &str) -> StoreResult<Vec<CheckResult>>;
+    /// For every tenant's sites that exist and have results: success and failure counts and the
+    /// newest result, by tenant and site id (results of deleted sites are left out).
+    async fn check_stats(&self) -> StoreResult<Vec<SiteCheckStats>>;
 }
 
 /// Attribute names that give an inventory resource's endpoint, in order of preference.

@@ -438,7 +438,7 @@ async fn a_crawl_started_through_the_api_completes_and_its_resources_are_served(
 
     let (_, before) = a.get("/inventory?as_of=2000-01-01T00:00:00Z", "acme").await;
     assert!(before["items"].as_array().unwrap().is_empty());
-    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let (s, after) = a.get(&format!("/inventory?as_of={now}&limit=1000"), "acme").await;
     assert_eq!(s, StatusCode::OK, "{after}");
     assert!(!after["items"].as_array().unwrap().is_empty());

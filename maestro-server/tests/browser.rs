@@ -1,6 +1,7 @@
 //! The web page in a real headless Chromium driven over WebDriver (chromedriver): it loads,
-//! shows the seeded demo data, a filter changes the rows; a screenshot is saved under
-//! `target/test-artifacts/`.
+//! shows the seeded demo data, a filter changes the rows, the Sites section shows seeded sites
+//! with their last check (run by `maestro check` against a loopback target) and its form adds a
+//! site through the API; a screenshot is saved under `target/test-artifacts/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium chromium-driver`;
 //! `scripts/services.sh` installs them).
@@ -11,8 +12,46 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
 use common::{Proc, eventually, served_url};
 use fantoccini::{ClientBuilder, Locator};
+
+const JWT_SECRET: &str = "browser-jwt-secret";
+
+/// A loopback check target on its own thread and runtime (the CLI calls block): `/ok` answers
+/// 200 `all ok`, `/status/{code}` answers `code`.
+fn target() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let app =
+                Router::new().route("/ok", get(|| async { "all ok" })).route(
+                    "/status/{code}",
+                    get(|Path(code): Path<u16>| async move {
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT)
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    format!("http://{}", rx.recv().expect("target address"))
+}
+
+/// The cells of the Sites row of site `id`: status, code, response time, checked at.
+async fn site_row(c: &fantoccini::Client, id: i64) -> [String; 4] {
+    let row = c.find(Locator::Css(&format!("#sites-table tr.site[data-site-id='{id}']"))).await.unwrap();
+    let mut out: [String; 4] = Default::default();
+    for (i, class) in ["status", "code", "response-time", "checked-at"].iter().enumerate() {
+        out[i] = row.find(Locator::Css(&format!("td.{class}"))).await.unwrap().text().await.unwrap();
+    }
+    out
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -60,10 +99,34 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
         format!("tenant: demo\nserver: {{graphs_dir: \"{}\"}}\n", dir.path().join("graphs").display()),
     )
     .unwrap();
+    // Two sites checked once by `maestro check` against a loopback target: one up, one down.
+    let base = target();
+    for (url, extra) in [
+        (format!("{base}/ok"), ["--regexp", "all ok"]),
+        (format!("{base}/status/503"), ["--condition", "[STATUS] == 200"]),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_maestro"))
+            .args(["sites", "--database", &db, "--tenant", "demo", "add", "--url", &url])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_maestro"))
+        .args(["check", "--database", &db, "--tenant", "demo"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "one check fails: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut serve = Proc::start(
         "serve",
         &["serve", "--config", config.to_str().unwrap(), "--database", &db, "--port", "0", "--web-only"],
-        &[],
+        &[("MAESTRO_SECRETJWT", JWT_SECRET)],
     );
     let url = served_url(&serve.wait_line(Duration::from_secs(60), |l| l.starts_with("maestro serve on")));
 
@@ -106,7 +169,41 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     assert_eq!(before.len(), 200);
     assert!(before.iter().any(|k| k != "server"), "unfiltered rows mix kinds");
     assert_eq!(client.find(Locator::Id("tenant")).await.unwrap().text().await.unwrap(), "demo");
-    assert_eq!(client.find(Locator::Id("checks-empty")).await.unwrap().text().await.unwrap(), "no checks yet");
+
+    // The Sites section: each seeded site with its last check.
+    let [status, code, rt, at] = site_row(&client, 1).await;
+    assert_eq!((status.as_str(), code.as_str()), ("up", "200"));
+    assert!(rt.ends_with(" ms") && at.starts_with("20"), "response time `{rt}`, checked at `{at}`");
+    let [status, code, _, at] = site_row(&client, 2).await;
+    assert_eq!((status.as_str(), code.as_str()), ("down", "503"));
+    assert_ne!(at, "—");
+    assert_eq!(client.find_all(Locator::Css("#sites-table tr.site")).await.unwrap().len(), 2);
+
+    // The form adds a site through the API with a token; a bad regexp is refused with its field.
+    let token = maestro_server::api::auth::issue_token(JWT_SECRET, "demo", 3600).unwrap();
+    client.find(Locator::Id("site-url")).await.unwrap().send_keys(&format!("{base}/ok?from=form")).await.unwrap();
+    client.find(Locator::Id("site-regexp")).await.unwrap().send_keys("(unclosed").await.unwrap();
+    client.find(Locator::Id("site-token")).await.unwrap().send_keys(&token).await.unwrap();
+    client.find(Locator::Id("add-site-submit")).await.unwrap().click().await.unwrap();
+    let refused = eventually("the refusal", Duration::from_secs(30), || async {
+        let t = client.find(Locator::Id("add-site-status")).await.ok()?.text().await.ok()?;
+        t.starts_with("regexp:").then_some(t)
+    })
+    .await;
+    assert!(refused.contains("invalid regular expression"), "{refused}");
+    client.find(Locator::Id("site-regexp")).await.unwrap().clear().await.unwrap();
+    client.find(Locator::Id("add-site-submit")).await.unwrap().click().await.unwrap();
+    eventually("the added site after the reload", Duration::from_secs(30), || async {
+        let rows = client.find_all(Locator::Css("#sites-table tr.site")).await.ok()?;
+        (rows.len() == 3).then_some(())
+    })
+    .await;
+    let [status, code, ..] = site_row(&client, 3).await;
+    assert_eq!((status.as_str(), code.as_str()), ("not checked yet", "—"));
+    client.goto(&format!("{url}/#sites")).await.unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(artifacts_dir().join("web-page-sites.png"), &png).unwrap();
 
     // A real interaction: choose the kind, type a text, press the button.
     client.find(Locator::Id("kind")).await.unwrap().select_by_value("application").await.unwrap();

@@ -81,6 +81,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     let _ = tx.send(());
     server.await.unwrap().unwrap();
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{text}");
     assert!(out.status.success(), "schemathesis found problems:\n{text}");
     assert!(text.contains("Test cases:"), "schemathesis did not run any test case:\n{text}");
 }

@@ -101,7 +101,10 @@ server: {{graphs_dir: "{graphs}", workers: 2}}
     assert!(html.contains("i-b3df0f6c3d5ae60c5"), "a demo server is listed");
     assert!(!html.contains("data-kind=\"application\""), "the kind filter applies");
     assert!(html.contains("class=\"schedule\"") && html.contains("import") && html.contains("Complete"));
-    assert!(html.contains("no checks yet"));
+    assert!(
+        html.contains("id=\"sites-empty\"") && html.contains("No sites are monitored."),
+        "the Sites section without sites"
+    );
     let bad = http.get(format!("{url}/?active=maybe")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("active must be true, false or empty"));

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use maestro_core::StorageError;
 use maestro_core::event::Event;
-use maestro_core::monitor::{CheckQuery, CheckResult, RecordOutcome, Site, SiteStore, check_event_id};
+use maestro_core::monitor::{CheckQuery, CheckResult, RecordOutcome, Site, SiteCheckStats, SiteStore, check_event_id};
 use maestro_core::repository::{PageOf, PageRequest, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -198,10 +198,17 @@ impl SiteStore for SqliteStore {
     async fn list_checks(&self, query: &CheckQuery, page: &PageRequest) -> StoreResult<PageOf<CheckResult>> {
         let limit = page.checked_limit()?;
         let after = cursor(&page.after)?;
+        // Oldest first resumes after the cursor's seq; newest first below it (no cursor: from
+        // the newest).
+        let (window, order) = match (query.newest_first, page.after.is_some()) {
+            (false, _) => ("seq > ?2", "ASC"),
+            (true, true) => ("seq < ?2", "DESC"),
+            (true, false) => ("?2 >= 0", "DESC"),
+        };
         let sql = format!(
-            "SELECT {CHECK_COLUMNS} FROM site_checks WHERE tenant = ?1 AND seq > ?2 \
+            "SELECT {CHECK_COLUMNS} FROM site_checks WHERE tenant = ?1 AND {window} \
              AND (?3 IS NULL OR site_id = ?3) AND (?4 IS NULL OR checked_at >= ?4) AND (?5 IS NULL OR checked_at < ?5) \
-             ORDER BY seq LIMIT ?6"
+             ORDER BY seq {order} LIMIT ?6"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&query.tenant)
@@ -236,5 +243,35 @@ impl SiteStore for SqliteStore {
             .await
             .map_err(db_err("reading latest checks"))?;
         rows.iter().map(check_from_row).collect()
+    }
+
+    async fn check_stats(&self) -> StoreResult<Vec<SiteCheckStats>> {
+        let columns: Vec<String> = CHECK_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect();
+        let sql = format!(
+            "SELECT {}, t.ok, t.bad FROM site_checks c \
+             JOIN sites s ON s.id = c.site_id AND s.tenant = c.tenant \
+             JOIN (SELECT tenant, site_id, SUM(CASE WHEN success THEN 1 ELSE 0 END) AS ok, \
+                   SUM(CASE WHEN success THEN 0 ELSE 1 END) AS bad, max(checked_at) AS last_at \
+                   FROM site_checks GROUP BY tenant, site_id) t \
+             ON t.tenant = c.tenant AND t.site_id = c.site_id AND c.checked_at = t.last_at \
+             ORDER BY c.tenant, c.site_id",
+            columns.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err("reading check totals"))?;
+        rows.iter()
+            .map(|r| {
+                let last = check_from_row(r)?;
+                Ok(SiteCheckStats {
+                    tenant: last.tenant.clone(),
+                    site_id: last.site_id,
+                    successes: r.get::<i64, _>("ok").max(0) as u64,
+                    failures: r.get::<i64, _>("bad").max(0) as u64,
+                    last,
+                })
+            })
+            .collect()
     }
 }

@@ -29,6 +29,8 @@ macro_rules! site_store_suite {
             list_checks_by_site_window_and_page,
             latest_check_per_site,
             result_fields_round_trip,
+            list_checks_newest_first_pages,
+            check_stats_count_and_keep_the_newest,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -199,6 +201,7 @@ pub async fn list_checks_by_site_window_and_page<S: SuiteStore>(store: Arc<S>) {
         site_id: Some(2),
         since: Some(t0() + Duration::minutes(2)),
         until: Some(t0() + Duration::minutes(8)),
+        newest_first: false,
     };
     let mut got = Vec::new();
     let mut page = PageRequest::first(4);
@@ -249,4 +252,52 @@ pub async fn result_fields_round_trip<S: SuiteStore>(store: Arc<S>) {
     record(&*store, &[r.clone(), plain.clone()]).await;
     let got = all_checks(&*store, 10).await;
     assert_eq!(got, vec![r, plain]);
+}
+
+/// Newest first: every result of the site once, most recently recorded first, across pages;
+/// the other site and tenant stay out.
+pub async fn list_checks_newest_first_pages<S: SuiteStore>(store: Arc<S>) {
+    let mut rs = Vec::new();
+    for m in 0..7 {
+        rs.push(result(1, t0() + Duration::minutes(m), true));
+        rs.push(result(2, t0() + Duration::minutes(m), true));
+    }
+    let mut other = result(1, t0() + Duration::minutes(30), true);
+    other.tenant = "other".into();
+    rs.push(other);
+    record(&*store, &rs).await;
+    let q = CheckQuery { tenant: T.into(), site_id: Some(1), newest_first: true, ..Default::default() };
+    let mut got = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = store.list_checks(&q, &page).await.expect("list");
+        assert!(p.items.len() <= 3);
+        got.extend(p.items);
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let times: Vec<i64> = got.iter().map(|r| (r.checked_at - t0()).num_minutes()).collect();
+    assert_eq!(times, vec![6, 5, 4, 3, 2, 1, 0], "newest first, each once");
+    assert!(got.iter().all(|r| r.site_id == 1 && r.tenant == T));
+}
+
+/// Counts by outcome and the newest result per existing site; results of deleted sites and of
+/// results without a site are left out.
+pub async fn check_stats_count_and_keep_the_newest<S: SuiteStore>(store: Arc<S>) {
+    let a = store.create_site(&site("https://a.test/")).await.expect("create");
+    let b = store.create_site(&site("https://b.test/")).await.expect("create");
+    let gone = store.create_site(&site("https://gone.test/")).await.expect("create");
+    let newest = result(a.id, t0() + Duration::minutes(5), false);
+    record(&*store, &[newest.clone(), result(a.id, t0(), true), result(a.id, t0() + Duration::minutes(1), true)]).await;
+    record(&*store, &[result(b.id, t0(), true), result(gone.id, t0(), true), result(9999, t0(), true)]).await;
+    assert!(store.delete_site(T, gone.id).await.expect("delete"));
+    let stats = store.check_stats().await.expect("stats");
+    assert_eq!(stats.len(), 2, "{stats:?}");
+    assert_eq!((stats[0].tenant.as_str(), stats[0].site_id), (T, a.id));
+    assert_eq!((stats[0].successes, stats[0].failures), (2, 1));
+    assert_eq!(stats[0].last, newest, "the newest result although it was recorded first");
+    assert_eq!((stats[1].site_id, stats[1].successes, stats[1].failures), (b.id, 1, 0));
+    assert!(stats[1].last.success);
 }

@@ -1,13 +1,14 @@
 //! Prometheus metrics: request latency by route (recorded by a middleware) and, at each
 //! scrape, gauges read from the store (resources by kind, runs by status, outbox backlog and
-//! dead letters per sink, scheduler jobs by state).
+//! dead letters per sink, scheduler jobs by state, site check results by outcome and each
+//! site's newest result).
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, HistogramOpts, HistogramVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use super::ApiState;
 use super::error::ApiError;
@@ -23,6 +24,11 @@ pub struct Metrics {
     outbox_dead: IntGaugeVec,
     outbox_delivered: IntGaugeVec,
     jobs: IntGaugeVec,
+    site_checks: IntGaugeVec,
+    site_up: IntGaugeVec,
+    site_status: IntGaugeVec,
+    site_response: GaugeVec,
+    site_checked_at: GaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -56,11 +62,53 @@ impl Metrics {
         let outbox_dead = g("maestro_outbox_dead_letters", "Dead letters not replayed, per sink", &["sink"]);
         let outbox_delivered = g("maestro_outbox_delivered", "Events delivered, per sink", &["sink"]);
         let jobs = g("maestro_jobs", "Scheduler jobs by state", &["state"]);
-        for c in [&resources, &runs, &outbox_backlog, &outbox_dead, &outbox_delivered, &jobs] {
+        let site = &["tenant", "site"];
+        let site_checks = g(
+            "maestro_site_checks",
+            "Stored check results of existing sites, by outcome",
+            &["tenant", "site", "success"],
+        );
+        let site_up = g("maestro_site_up", "1 if the site's newest check succeeded, else 0", site);
+        let site_status =
+            g("maestro_site_last_status_code", "Status code of the site's newest check (0: no response)", site);
+        let f = |name: &str, help: &str| GaugeVec::new(Opts::new(name, help), site).expect("valid gauge");
+        let site_response = f(
+            "maestro_site_last_response_time_seconds",
+            "Time to response headers of the site's newest check (absent without a response)",
+        );
+        let site_checked_at = f("maestro_site_last_check_timestamp_seconds", "Unix time of the site's newest check");
+        for c in [
+            &resources,
+            &runs,
+            &outbox_backlog,
+            &outbox_dead,
+            &outbox_delivered,
+            &jobs,
+            &site_checks,
+            &site_up,
+            &site_status,
+        ] {
+            registry.register(Box::new(c.clone())).expect("unique metric");
+        }
+        for c in [&site_response, &site_checked_at] {
             registry.register(Box::new(c.clone())).expect("unique metric");
         }
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        Self { registry, latency, resources, runs, outbox_backlog, outbox_dead, outbox_delivered, jobs }
+        Self {
+            registry,
+            latency,
+            resources,
+            runs,
+            outbox_backlog,
+            outbox_dead,
+            outbox_delivered,
+            jobs,
+            site_checks,
+            site_up,
+            site_status,
+            site_response,
+            site_checked_at,
+        }
     }
 
     /// Refresh the store gauges and render everything in the Prometheus text format.
@@ -92,6 +140,27 @@ impl Metrics {
             self.outbox_backlog.with_label_values(&l).set(i64::try_from(s.backlog).unwrap_or(i64::MAX));
             self.outbox_dead.with_label_values(&l).set(i64::try_from(s.dead).unwrap_or(i64::MAX));
             self.outbox_delivered.with_label_values(&l).set(i64::try_from(s.delivered).unwrap_or(i64::MAX));
+        }
+        self.site_checks.reset();
+        self.site_up.reset();
+        self.site_status.reset();
+        self.site_response.reset();
+        self.site_checked_at.reset();
+        for st in store.check_stats().await? {
+            let id = st.site_id.to_string();
+            let l = [st.tenant.as_str(), id.as_str()];
+            for (outcome, n) in [("true", st.successes), ("false", st.failures)] {
+                self.site_checks
+                    .with_label_values(&[st.tenant.as_str(), id.as_str(), outcome])
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+            self.site_up.with_label_values(&l).set(i64::from(st.last.success));
+            self.site_status.with_label_values(&l).set(i64::from(st.last.status_code.unwrap_or(0)));
+            if let Some(ms) = st.last.response_time_ms {
+                self.site_response.with_label_values(&l).set(ms / 1000.0);
+            }
+            let at = st.last.checked_at.timestamp_micros() as f64 / 1e6;
+            self.site_checked_at.with_label_values(&l).set(at);
         }
         let mut buf = Vec::new();
         TextEncoder::new()

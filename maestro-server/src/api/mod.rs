@@ -98,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: TaskTracker,
     pub(crate) run_slots: Arc<Semaphore>,
     pub(crate) started: Instant,
+    /// The HTTP checker of `POST /sites/{id}/checks` (`None` if it could not be built).
+    pub(crate) checker: Option<Arc<maestro_providers::http_check::Checker>>,
 }
 
 /// Shared state of every handler: the store, the configuration, metrics and the background
@@ -117,6 +119,7 @@ impl ApiState {
     /// State over `store` with `config`.
     pub fn new(store: Arc<dyn AnyStore>, config: ApiConfig) -> Self {
         let slots = config.max_concurrent_runs.max(1);
+        let checker = Self::checker(&config);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -126,7 +129,24 @@ impl ApiState {
                 tasks: TaskTracker::new(),
                 run_slots: Arc::new(Semaphore::new(slots)),
                 started: Instant::now(),
+                checker,
             }),
+        }
+    }
+
+    /// The checker of run-now checks: each check's time limit stays 2 s below the request
+    /// timeout (and at most the checker's default cap of 60 s).
+    fn checker(config: &ApiConfig) -> Option<Arc<maestro_providers::http_check::Checker>> {
+        use maestro_providers::http_check::{Checker, CheckerConfig};
+        let mut c = CheckerConfig::default();
+        let below = config.request_timeout.saturating_sub(Duration::from_secs(2)).as_millis();
+        c.max_timeout_ms = c.max_timeout_ms.min(u64::try_from(below).unwrap_or(u64::MAX)).max(100);
+        match Checker::new(c) {
+            Ok(checker) => Some(Arc::new(checker)),
+            Err(e) => {
+                tracing::error!(error = %e, "the HTTP checker could not be built; POST /sites/{{id}}/checks answers 503");
+                None
+            }
         }
     }
 
@@ -181,8 +201,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/outbox", get(outbox::status))
         .route("/outbox/dead-letters", get(outbox::dead_letters))
         .route("/outbox/dead-letters/{id}/replay", post(outbox::replay))
-        // Sites and check results (`/sites`, `/sites/{id}/checks`) are added here by the
-        // site-check work; see docs/api.md.
+        .route("/sites", get(sites::list).post(sites::create))
+        .route("/sites/{id}", get(sites::get_one).put(sites::update).delete(sites::delete))
+        .route("/sites/{id}/checks", get(sites::checks).post(sites::run_now))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -9,7 +9,7 @@ use super::routes::*;
 /// The API's OpenAPI document (served at `/openapi.json`).
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "maestro API", description = "Connections, crawls, runs, resources, graphs, schedules and the outbox of a maestro server."),
+    info(title = "maestro API", description = "Connections, crawls, runs, resources, graphs, schedules, monitored sites and their checks, and the outbox of a maestro server."),
     paths(
         system::health, system::version, system::metrics, system::openapi,
         connections::providers, connections::create, connections::list, connections::get_one,
@@ -20,6 +20,7 @@ use super::routes::*;
         graphs::create, graphs::list, graphs::get_one,
         schedules::list, schedules::create, schedules::get_one, schedules::update, schedules::delete,
         outbox::status, outbox::dead_letters, outbox::replay,
+        sites::list, sites::create, sites::get_one, sites::update, sites::delete, sites::checks, sites::run_now,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&Security),

@@ -3,7 +3,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /` | the page: inventory with filters (`kind`, `active`, `q`, `tenant`, `after`), schedules and runs, site checks, graphs, dead letters |
+//! | `GET /` | the page: inventory with filters (`kind`, `active`, `q`, `tenant`, `after`), schedules and runs, sites with their last check (and a form adding one through `POST /sites`), graphs, dead letters |
 //! | `GET /events?kinds=a,b` | websocket: every outbox event (the event JSON), run progress (`run.progress`), job outcomes (`job.finished`); `kinds` filters by `kind` (`resource.*` matches a prefix) |
 //! | `GET /files/graphs/{file}.svg` | an SVG written by a `graph` job |
 //! | `GET /graph.svg?kind=business&app=…` | a graph drawn on demand from the store |

@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use maestro_core::monitor::{CheckResult, Site};
 use maestro_core::scheduler::{JobFilter, JobRecord, JobState, Schedule, Trigger, slot_key};
 use maestro_core::{DeadLetter, Kind, PageRequest, Resource, ResourceFilter, RunReport};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -65,7 +66,14 @@ struct PageData {
     dead_jobs: Vec<JobRecord>,
     dead_letters: Vec<DeadLetter>,
     graphs: Vec<String>,
+    /// The tenant's first sites (by id) with their newest check result.
+    sites: Vec<(Site, Option<CheckResult>)>,
+    /// More sites than shown.
+    more_sites: bool,
 }
+
+/// Sites shown on the page (the rest: `GET /sites`).
+const SITES_SHOWN: u32 = 500;
 
 pub(super) async fn index(
     State(st): State<WebState>,
@@ -148,7 +156,25 @@ async fn load(st: &WebState, q: &PageQuery, active: Option<bool>, limit: u32) ->
         }
     }
     graphs.sort();
-    Ok(PageData { tenant, resources: page.items, next: page.next, schedules, jobs, dead_jobs, dead_letters, graphs })
+    let site_page = store.list_sites(&tenant, false, &PageRequest::first(SITES_SHOWN)).await?;
+    let mut latest: std::collections::HashMap<i64, CheckResult> =
+        store.latest_checks(&tenant).await?.into_iter().map(|r| (r.site_id, r)).collect();
+    let sites = site_page.items.into_iter().map(|s| {
+        let last = latest.remove(&s.id);
+        (s, last)
+    });
+    Ok(PageData {
+        tenant,
+        resources: page.items,
+        next: page.next,
+        schedules,
+        jobs,
+        dead_jobs,
+        dead_letters,
+        graphs,
+        sites: sites.collect(),
+        more_sites: site_page.next.is_some(),
+    })
 }
 
 const CSS: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5rem 2rem;color:#1d2430}\
@@ -157,7 +183,7 @@ nav a{margin-right:1rem}table{border-collapse:collapse;width:100%;margin:.4rem 0
 th,td{border-bottom:1px solid #e3e6ec;padding:.25rem .5rem;text-align:left;vertical-align:top}\
 th{background:#f3f5f8}form{display:flex;gap:1rem;align-items:end;flex-wrap:wrap}label{display:flex;flex-direction:column;font-size:12px}\
 .inactive{color:#888}.state-dead,.state-failed,.Failed{color:#b00020}.state-succeeded,.Complete{color:#0a7a2f}.Partial{color:#a66300}\
-.empty{color:#666;font-style:italic}figure{display:inline-block;margin:.5rem;border:1px solid #dde;padding:.3rem}\
+.empty{color:#666;font-style:italic}.up{color:#0a7a2f;font-weight:600}.down{color:#b00020;font-weight:600}figure{display:inline-block;margin:.5rem;border:1px solid #dde;padding:.3rem}\
 figure img{max-width:480px;max-height:360px}#live-events{font-family:monospace;font-size:12px;max-height:14rem;overflow:auto}";
 
 const SCRIPT: &str = "(function(){var ul=document.getElementById('live-events');\
@@ -167,7 +193,16 @@ ws.onopen=function(){s.textContent='connected';};ws.onclose=function(){s.textCon
 ws.onmessage=function(m){var e;try{e=JSON.parse(m.data);}catch(x){return;}\
 var li=document.createElement('li');\
 li.textContent=[e.occurred_at||e.at||'',e.kind,e.subject||e.job||'',e.phase||e.outcome||'',e.summary||''].join(' ');\
-ul.insertBefore(li,ul.firstChild);while(ul.children.length>100){ul.removeChild(ul.lastChild);}};})();";
+ul.insertBefore(li,ul.firstChild);while(ul.children.length>100){ul.removeChild(ul.lastChild);}};})();\
+(function(){var f=document.getElementById('add-site');if(!f){return;}var out=document.getElementById('add-site-status');\
+f.addEventListener('submit',function(ev){ev.preventDefault();var body={url:f.elements.url.value.trim()};\
+var r=f.elements.regexp.value;if(r){body.regexp=r;}var i=f.elements.interval_secs.value;if(i){body.interval_secs=Number(i);}\
+var c=f.elements.condition.value.trim();if(c){body.conditions=[c];}out.textContent='adding…';\
+fetch('/sites',{method:'POST',headers:{'content-type':'application/json',authorization:'Bearer '+f.elements.token.value.trim()},\
+body:JSON.stringify(body)}).then(function(resp){return resp.json().then(function(v){\
+if(resp.status===201){out.textContent='site '+v.id+' added';location.reload();}\
+else{out.textContent=(v.error?(v.error.field?v.error.field+': ':'')+v.error.message:'HTTP '+resp.status);}});})\
+.catch(function(e){out.textContent='request failed: '+e;});});})();";
 
 fn trigger(t: &Trigger) -> String {
     match t {
@@ -201,7 +236,7 @@ fn render(q: &PageQuery, active: Option<bool>, d: &PageData) -> Markup {
                 p { "Tenant " strong #tenant { (d.tenant) } }
                 nav {
                     a href="#inventory" { "Inventory" } a href="#runs" { "Schedules and runs" }
-                    a href="#checks" { "Site checks" } a href="#graphs" { "Graphs" } a href="#dead" { "Dead letters" }
+                    a href="#sites" { "Sites" } a href="#graphs" { "Graphs" } a href="#dead" { "Dead letters" }
                     a href="#live" { "Live" }
                 }
                 section #inventory {
@@ -281,9 +316,20 @@ fn render(q: &PageQuery, active: Option<bool>, d: &PageData) -> Markup {
                     @if d.jobs.is_empty() { p.empty { "No job is enqueued, running or waiting for a retry." } }
                     @else { (jobs_table("jobs-table", &d.jobs)) }
                 }
-                section #checks {
-                    h2 { "Site checks" }
-                    p.empty #checks-empty { "no checks yet" }
+                section #sites {
+                    h2 { "Sites" }
+                    (sites_table(&d.sites, d.more_sites))
+                    h3 { "Add a site" }
+                    p { small { "Sent to the JSON API (" code { "POST /sites" } ") with your API token; the site joins the token's tenant." } }
+                    form #add-site {
+                        label { "URL" input #site-url type="url" name="url" required placeholder="https://example.com/health"; }
+                        label { "Regexp (optional)" input #site-regexp type="text" name="regexp"; }
+                        label { "Condition (optional)" input #site-condition type="text" name="condition" placeholder="[STATUS] == 200"; }
+                        label { "Every (s)" input #site-interval type="number" name="interval_secs" min="1" placeholder="600"; }
+                        label { "API token" input #site-token type="password" name="token" required autocomplete="off"; }
+                        button #add-site-submit type="submit" { "Add site" }
+                    }
+                    p #add-site-status {}
                 }
                 section #graphs {
                     h2 { "Graphs" }
@@ -322,6 +368,38 @@ fn render(q: &PageQuery, active: Option<bool>, d: &PageData) -> Markup {
     }
 }
 
+fn sites_table(sites: &[(Site, Option<CheckResult>)], more: bool) -> Markup {
+    html! {
+        @if sites.is_empty() {
+            p.empty #sites-empty { "No sites are monitored." }
+        } @else {
+            table #sites-table {
+                thead { tr { th { "id" } th { "url" } th { "status" } th { "code" } th { "response time" } th { "checked at" } th { "every" } th { "details" } } }
+                tbody { @for (s, last) in sites {
+                    tr.site.inactive[!s.enabled] data-site-id=(s.id) {
+                        td { (s.id) }
+                        td.url { (s.url) @if !s.enabled { " (disabled)" } }
+                        @if let Some(r) = last {
+                            td.status { @if r.success { span.up { "up" } } @else { span.down { "down" } } }
+                            td.code { (r.status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into())) }
+                            td.response-time { (r.response_time_ms.map(|ms| format!("{ms:.0} ms")).unwrap_or_else(|| "—".into())) }
+                            td.checked-at { (time(Some(r.checked_at))) }
+                        } @else {
+                            td.status { span.empty { "not checked yet" } } td.code { "—" } td.response-time { "—" } td.checked-at { "—" }
+                        }
+                        td { (s.interval_secs) "s" }
+                        td { @if let Some(r) = last {
+                            @if let Some(e) = &r.error { small { (e) } }
+                            @for c in r.conditions.iter().filter(|c| !c.success) { small { "failed: " (c.condition) } br; }
+                        } }
+                    }
+                } }
+            }
+            @if more { p { small { "More sites than shown: see " code { "GET /sites" } "." } } }
+        }
+    }
+}
+
 fn jobs_table(id: &str, jobs: &[JobRecord]) -> Markup {
     html! {
         table id=(id) {
@@ -354,11 +432,21 @@ mod tests {
             dead_jobs: Vec::new(),
             dead_letters: Vec::new(),
             graphs: Vec::new(),
+            sites: vec![(
+                Site::new("t", "https://x.test/<script>alert(2)</script>"),
+                Some(CheckResult {
+                    error: Some("<b>refused</b>".into()),
+                    ..CheckResult::new(&Site::new("t", "https://x.test/"), chrono::Utc::now())
+                }),
+            )],
+            more_sites: false,
         };
         let page = render(&q, None, &d).into_string();
         assert!(!page.contains("<script>alert(1)"), "query text must be escaped");
         assert!(!page.contains("<img src=x"), "tenant must be escaped");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(page.contains("no checks yet"));
+        assert!(!page.contains("<script>alert(2)") && !page.contains("<b>refused"), "site values must be escaped");
+        assert!(page.contains("&lt;b&gt;refused&lt;/b&gt;"));
+        assert!(page.contains(r#"<span class="down">down</span>"#), "a failed last check shows as down");
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::MemoryRepository;
 use crate::error::StorageError;
 use crate::event::Event;
-use crate::monitor::{CheckQuery, CheckResult, RecordOutcome, Site, SiteStore};
+use crate::monitor::{CheckQuery, CheckResult, RecordOutcome, Site, SiteCheckStats, SiteStore};
 use crate::repository::{PageOf, PageRequest, StoreResult};
 
 #[derive(Debug, Clone, Default)]
@@ -109,20 +109,34 @@ impl SiteStore for MemoryRepository {
 
     async fn list_checks(&self, query: &CheckQuery, page: &PageRequest) -> StoreResult<PageOf<CheckResult>> {
         let limit = page.checked_limit()? as usize;
-        let after = cursor(&page.after)?;
         let g = self.inner.lock().expect("poisoned");
-        let mut items = Vec::new();
-        let mut next = None;
-        for (i, c) in g.sites.checks.iter().enumerate().skip(after) {
-            let keep = c.tenant == query.tenant
+        let checks = &g.sites.checks;
+        let keep = |c: &CheckResult| {
+            c.tenant == query.tenant
                 && query.site_id.is_none_or(|s| s == c.site_id)
                 && query.since.is_none_or(|t| c.checked_at >= t)
-                && query.until.is_none_or(|t| c.checked_at < t);
-            if !keep {
+                && query.until.is_none_or(|t| c.checked_at < t)
+        };
+        // Oldest first: the cursor is the index to resume at. Newest first: the cursor is the
+        // index (exclusive) below which to resume.
+        let indices: Box<dyn Iterator<Item = usize>> = if query.newest_first {
+            let upper = match &page.after {
+                None => checks.len(),
+                Some(_) => cursor(&page.after)?.min(checks.len()),
+            };
+            Box::new((0..upper).rev())
+        } else {
+            Box::new(cursor(&page.after)?..checks.len())
+        };
+        let mut items = Vec::new();
+        let mut next = None;
+        for i in indices {
+            let c = &checks[i];
+            if !keep(c) {
                 continue;
             }
             if items.len() == limit {
-                next = Some(i.to_string());
+                next = Some(if query.newest_first { i + 1 } else { i }.to_string());
                 break;
             }
             items.push(c.clone());
@@ -140,5 +154,31 @@ impl SiteStore for MemoryRepository {
             }
         }
         Ok(latest.into_values().cloned().collect())
+    }
+
+    async fn check_stats(&self) -> StoreResult<Vec<SiteCheckStats>> {
+        let g = self.inner.lock().expect("poisoned");
+        let mut stats: BTreeMap<(String, i64), SiteCheckStats> = BTreeMap::new();
+        for c in &g.sites.checks {
+            if g.sites.sites.get(&c.site_id).is_none_or(|s| s.tenant != c.tenant) {
+                continue;
+            }
+            let e = stats.entry((c.tenant.clone(), c.site_id)).or_insert_with(|| SiteCheckStats {
+                tenant: c.tenant.clone(),
+                site_id: c.site_id,
+                successes: 0,
+                failures: 0,
+                last: c.clone(),
+            });
+            if c.success {
+                e.successes += 1;
+            } else {
+                e.failures += 1;
+            }
+            if c.checked_at > e.last.checked_at {
+                e.last = c.clone();
+            }
+        }
+        Ok(stats.into_values().collect())
     }
 }

@@ -6,6 +6,7 @@ pub mod outbox;
 pub mod resources;
 pub mod runs;
 pub mod schedules;
+pub mod sites;
 pub mod system;
 
 use axum::http::Uri;
@@ -98,5 +99,9 @@ pub type ConnectionPage = Page<connections::ConnectionView>;
 pub type RunPage = Page<runs::RunView>;
 /// Graphs.
 pub type GraphPage = Page<graphs::GraphView>;
+/// Sites.
+pub type SitePage = Page<sites::SiteView>;
+/// Check results.
+pub type CheckPage = Page<sites::CheckView>;
 /// Dead letters.
 pub type DeadLetterPage = Page<outbox::DeadLetterView>;
