@@ -35,6 +35,8 @@ pub struct ConsumeArgs {
     pub ca_file: Option<PathBuf>,
     /// CA inline (PEM; the original's space-mangled `CA_PEM` is accepted).
     pub ca_pem: Option<String>,
+    /// Extra librdkafka properties, `key=value` (as kcat's `-X`), set last.
+    pub properties: Vec<String>,
 }
 
 impl std::fmt::Debug for ConsumeArgs {
@@ -77,6 +79,12 @@ impl ConsumeArgs {
         }
         connection.ca_file = self.ca_file.clone();
         connection.ca_pem = self.ca_pem.clone();
+        for p in &self.properties {
+            let Some((k, v)) = p.split_once('=').filter(|(k, _)| !k.trim().is_empty()) else {
+                anyhow::bail!("--property `{p}`: expected key=value (a librdkafka property)");
+            };
+            connection.properties.insert(k.trim().to_string(), v.to_string());
+        }
         Ok(KafkaConsumerConfig {
             connection,
             topic: self.topic.clone(),
@@ -144,6 +152,7 @@ mod tests {
             sasl_mechanism: "PLAIN".into(),
             ca_file: None,
             ca_pem: None,
+            properties: Vec::new(),
         }
     }
 

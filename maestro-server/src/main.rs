@@ -190,6 +190,9 @@ enum Command {
         /// CA certificate inline, PEM (turns TLS on).
         #[arg(long, env = "CA_PEM", hide_env_values = true)]
         ca_pem: Option<String>,
+        /// Extra librdkafka property `key=value`, repeatable (e.g. `-X session.timeout.ms=6000`).
+        #[arg(short = 'X', long = "property", value_name = "KEY=VALUE")]
+        properties: Vec<String>,
     },
 }
 
@@ -324,6 +327,7 @@ async fn main() -> Result<()> {
             sasl_mechanism,
             ca_file,
             ca_pem,
+            properties,
         } => {
             let args = maestro_server::consume::ConsumeArgs {
                 brokers,
@@ -336,6 +340,7 @@ async fn main() -> Result<()> {
                 sasl_mechanism,
                 ca_file,
                 ca_pem,
+                properties,
             };
             maestro_server::consume::consume(args, &mut out).await
         }

@@ -19,7 +19,8 @@ const TANSU_HOW_TO: &str = "tansu (a Kafka-protocol broker) is needed: install i
     (scripts/services.sh does both; `make test` sources it)";
 
 fn tansu_bin() -> PathBuf {
-    let p = std::env::var("MAESTRO_TANSU_BIN").unwrap_or_else(|_| panic!("MAESTRO_TANSU_BIN is not set; {TANSU_HOW_TO}"));
+    let p =
+        std::env::var("MAESTRO_TANSU_BIN").unwrap_or_else(|_| panic!("MAESTRO_TANSU_BIN is not set; {TANSU_HOW_TO}"));
     let p = PathBuf::from(p);
     assert!(p.is_file(), "MAESTRO_TANSU_BIN={} is not a file; {TANSU_HOW_TO}", p.display());
     p
@@ -112,7 +113,11 @@ async fn rows(pool: &sqlx::PgPool, schema: &str) -> Vec<(i32, String, Option<f64
 
 fn expected(e: &Event) -> (i32, String, Option<f64>) {
     let p = &e.payload;
-    (p["site_id"].as_i64().unwrap() as i32, p["modified"].as_str().unwrap()[..19].to_string(), p["response_time"].as_f64())
+    (
+        p["site_id"].as_i64().unwrap() as i32,
+        p["modified"].as_str().unwrap()[..19].to_string(),
+        p["response_time"].as_f64(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

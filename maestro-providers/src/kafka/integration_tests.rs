@@ -90,7 +90,8 @@ async fn drain_fully(relay: &OutboxRelay, store: &dyn OutboxStore) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the relay did not drain within 120 s");
+    let status = store.outbox_status().await.unwrap();
+    panic!("the relay did not drain within 120 s: {status:?}");
 }
 
 fn ids(messages: &[OwnedMessage]) -> HashMap<String, usize> {
@@ -162,7 +163,8 @@ async fn batch_reports_a_prefix_and_errors_are_classified_against_a_real_broker(
 /// stopped; it keeps its data, so nothing needs recreating) while the site checker keeps
 /// appending: the backlog shows in the outbox, nothing is dead-lettered, and after it comes back
 /// every event is on the topic exactly once.
-#[tokio::test]
+// Multi-threaded: the proxy's tasks must keep forwarding while `read_all` blocks a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_survives_a_kafka_outage_and_delivers_every_event_once() {
     let (t, proxy) = Tansu::start_behind_proxy().await;
     t.create_topic("site-monitor", 1).await;

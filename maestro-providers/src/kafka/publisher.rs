@@ -53,12 +53,17 @@ impl KafkaPublisher {
         self.producer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// After a failure: if librdkafka declared the producer dead (fatal error), start a new one
-    /// so the relay's next attempt can succeed.
-    fn renew_if_fatal(&self) {
+    /// After a failure: if librdkafka declared the producer dead (fatal error), or the broker
+    /// no longer accepts its idempotent-producer identity (`state_lost`: fenced, unknown
+    /// producer id, epoch or sequence out of step — seen after an outage in which messages
+    /// timed out), start a new producer so the relay's next attempt can succeed. The events
+    /// are still in the outbox, so nothing is lost by dropping the old one.
+    fn renew_if_fatal(&self, state_lost: bool) {
         let current = self.producer();
-        if let Some((code, reason)) = current.client().fatal_error() {
-            tracing::warn!(sink = %self.name, ?code, %reason, "kafka producer hit a fatal error; creating a new one");
+        let fatal = current.client().fatal_error();
+        if fatal.is_some() || state_lost {
+            let (code, reason) = fatal.unwrap_or((RDKafkaErrorCode::ProducerFenced, "producer state lost".into()));
+            tracing::warn!(sink = %self.name, ?code, %reason, "kafka producer can no longer deliver; creating a new one");
             match self.client_config.create::<FutureProducer>() {
                 Ok(fresh) => *self.producer.write().unwrap_or_else(|e| e.into_inner()) = fresh,
                 Err(e) => tracing::error!(sink = %self.name, error = %e, "cannot re-create the kafka producer"),
@@ -85,14 +90,36 @@ impl KafkaPublisher {
         self.producer().send_result(record).map_err(|(e, _)| classify(&self.name, e))
     }
 
-    async fn confirm(&self, delivery: DeliveryFuture) -> Result<(), PublishError> {
+    /// Wait for one delivery report. The error says whether the producer's idempotent state
+    /// was lost (see [`producer_state_lost`]).
+    async fn confirm(&self, delivery: DeliveryFuture) -> Result<(), (PublishError, bool)> {
         match tokio::time::timeout(self.wait, delivery).await {
-            Err(_) => Err(PublishError::transient(&self.name, format!("no delivery report within {:?}", self.wait))),
-            Ok(Err(_canceled)) => Err(PublishError::transient(&self.name, "the producer dropped the message")),
-            Ok(Ok(Err((e, _msg)))) => Err(classify(&self.name, e)),
+            Err(_) => {
+                Err((PublishError::transient(&self.name, format!("no delivery report within {:?}", self.wait)), false))
+            }
+            Ok(Err(_canceled)) => Err((PublishError::transient(&self.name, "the producer dropped the message"), false)),
+            Ok(Ok(Err((e, _msg)))) => {
+                let lost = producer_state_lost(&e);
+                Err((classify(&self.name, e), lost))
+            }
             Ok(Ok(Ok(_delivery))) => Ok(()),
         }
     }
+}
+
+/// The broker rejected the idempotent producer's identity: only a new producer can go on.
+fn producer_state_lost(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::ProducerFenced
+                | C::InvalidProducerEpoch
+                | C::UnknownProducerId
+                | C::OutOfOrderSequenceNumber
+                | C::InvalidProducerIdMapping
+        )
+    )
 }
 
 /// Transient: anything the broker or network may get over (broker down, timeouts, leader
@@ -152,13 +179,13 @@ impl Publisher for KafkaPublisher {
         let enqueued = pending.len();
         let results = join_all(pending.into_iter().map(|d| self.confirm(d))).await;
         for (i, r) in results.into_iter().enumerate() {
-            if let Err(err) = r {
-                self.renew_if_fatal();
+            if let Err((err, state_lost)) = r {
+                self.renew_if_fatal(state_lost);
                 return BatchOutcome { delivered: i, error: Some(err) };
             }
         }
         if enqueue_error.is_some() {
-            self.renew_if_fatal();
+            self.renew_if_fatal(false);
         }
         BatchOutcome { delivered: enqueued, error: enqueue_error }
     }
