@@ -20,6 +20,7 @@ use maestro_core::{
     Document, NoObserver, PageRequest, Pipeline, Provider, ProviderErrorKind, Repository, ResourceFilter, RunJob,
     RunReport, RunStatus, ScopeOutcome,
 };
+use maestro_providers::file::{FileConfig, FileProvider, FileTranslator};
 use maestro_providers::importers::{Format, ImportConfig, ImportProvider, S3Source, SshSource, translator};
 use maestro_store::SqliteStore;
 
@@ -233,7 +234,12 @@ async fn ssh_unknown_or_changed_host_keys_are_refused_before_anything_is_read() 
     ] {
         let p = sshd.provider(Format::Terraform, "tf", known_hosts, &files)?;
         let scope = p.scopes().await?.remove(0);
-        let e = p.fetch_page(&scope, None).await.expect_err("an untrusted host must be refused");
+        let e = match p.fetch_page(&scope, None).await {
+            Ok(page) => {
+                panic!("{known_hosts}: an untrusted host must be refused, yet {} items were read", page.items.len())
+            }
+            Err(e) => e,
+        };
         assert!(e.message.contains(needle), "{known_hosts}: {e}");
         assert!(e.message.contains(&format!("[127.0.0.1]:{}", sshd.port)) || known_hosts == "no_such_known_hosts");
         assert!(e.message.contains(known_hosts), "the message names the known_hosts file: {e}");
@@ -446,5 +452,62 @@ async fn s3_import_equals_the_local_import_and_missing_objects_are_named() -> Re
         let active = inventory(&store).await?.values().filter(|(a, _)| *a).count();
         assert_eq!(active, 7, "nothing deactivated");
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the `file` template importer
+
+fn demo_inventory() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/demo-inventory.json")
+}
+
+/// Import with a `file` provider into a fresh store: the run report and the inventory.
+async fn file_import(cfg: FileConfig) -> Result<(RunReport, BTreeMap<String, (bool, Document)>)> {
+    let (_dir, store) = store().await?;
+    let p = FileProvider::new(TENANT, cfg);
+    let r = Pipeline::new(store.clone())
+        .run_and_record(
+            RunJob { tenant: TENANT, connection: "files", provider: &p, translator: &FileTranslator },
+            &NoObserver,
+        )
+        .await?;
+    Ok((r, inventory(&store).await?))
+}
+
+#[tokio::test]
+async fn file_template_over_ssh_and_s3_equals_the_local_import() -> Result<()> {
+    let (r, local) = file_import(FileConfig::new("files", vec![demo_inventory()])).await?;
+    assert_eq!(r.status, RunStatus::Complete, "{r:#?}");
+    assert_eq!(local.len(), 389, "the local import itself");
+
+    let sshd = Sshd::start()?;
+    let cfg = FileConfig { ssh: Some(sshd.source("known_hosts")), ..FileConfig::new("files", vec![demo_inventory()]) };
+    let (r, over_ssh) = file_import(cfg).await?;
+    assert_eq!(r.status, RunStatus::Complete, "{r:#?}");
+    assert_eq!(over_ssh, local, "the SSH import differs from the local one");
+
+    let endpoint = moto_url();
+    let bucket = unique_bucket("maestro-files");
+    put_objects(&endpoint, &bucket, &[("inventories/demo.json", demo_inventory())])?;
+    let s3: S3Source = serde_json::from_value(serde_json::json!({
+        "bucket": bucket, "endpoint": endpoint, "access_key_id": "AKIDMAESTROTEST", "secret_access_key": "maestro-secret-key",
+    }))?;
+    let cfg = FileConfig { s3: Some(s3.clone()), ..FileConfig::new("files", vec!["inventories/demo.json".into()]) };
+    let (r, from_s3) = file_import(cfg).await?;
+    assert_eq!(r.status, RunStatus::Complete, "{r:#?}");
+    assert_eq!(from_s3, local, "the S3 import differs from the local one");
+
+    // Missing remote files are named with their source; nothing is written.
+    let missing = sshd.path("gone.json");
+    let cfg = FileConfig { ssh: Some(sshd.source("known_hosts")), ..FileConfig::new("files", vec![missing.clone()]) };
+    let (r, inv) = file_import(cfg).await?;
+    assert_eq!(r.status, RunStatus::Failed);
+    let e = r.error.clone().unwrap_or_default() + &first_error(&r);
+    assert!(e.contains(&format!("ssh://{}@127.0.0.1:{}{}", sshd.user, sshd.port, missing.display())), "{r:#?}");
+    assert!(inv.is_empty());
+    let cfg = FileConfig { s3: Some(s3), ..FileConfig::new("files", vec!["inventories/gone.json".into()]) };
+    let (r, _) = file_import(cfg).await?;
+    let e = r.error.clone().unwrap_or_default() + &first_error(&r);
+    assert!(e.contains(&format!("no object `inventories/gone.json` in bucket `{bucket}`")), "{r:#?}");
     Ok(())
 }
