@@ -313,6 +313,30 @@ async fn ssh_refused_client_key_is_an_auth_error() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn ssh_rsa_pem_client_keys_log_in() -> Result<()> {
+    // The original's SSH source took RSA keys in PEM: they sign with rsa-sha2-* here.
+    let sshd = Sshd::start()?;
+    let key = sshd.path("id_rsa");
+    run(Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f"]).arg(&key))?;
+    ensure!(std::fs::read_to_string(&key)?.starts_with("-----BEGIN RSA PRIVATE KEY-----"), "not a PEM key");
+    let mut authorized = std::fs::read_to_string(sshd.path("authorized_keys"))?;
+    authorized.push_str(&std::fs::read_to_string(sshd.path("id_rsa.pub"))?);
+    std::fs::write(sshd.path("authorized_keys"), authorized)?;
+    let mut src = sshd.source("known_hosts");
+    src.private_key_file = Some(key);
+    let cfg =
+        ImportConfig { ssh: Some(src), ..ImportConfig::local("ansible", "facts", vec![sample("web-1.facts.json")]) };
+    let p = ImportProvider::new(TENANT, Format::Ansible, cfg)?;
+    let scope = p.scopes().await?.remove(0);
+    let page = p.fetch_page(&scope, None).await?;
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0]["ansible_hostname"], "web-1");
+    let log = sshd.log();
+    assert!(log.contains("Accepted publickey") && log.contains(": RSA SHA256:"), "{log}");
+    Ok(())
+}
+
 // ---------------------------------------------------------------- S3
 
 fn moto_url() -> String {

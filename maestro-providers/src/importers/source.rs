@@ -167,10 +167,10 @@ impl S3Source {
         if self.region.trim().is_empty() {
             errors.push(format!("{path}.region"), "must not be empty");
         }
-        if let Some(e) = &self.endpoint {
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
-                errors.push(format!("{path}.endpoint"), format!("`{e}`: expected an http:// or https:// URL"));
-            }
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            errors.push(format!("{path}.endpoint"), format!("`{e}`: expected an http:// or https:// URL"));
         }
         if self.access_key_id.is_empty() {
             errors.push(format!("{path}.access_key_id"), "must not be empty");
@@ -475,12 +475,9 @@ impl SshReader {
                 .map_err(|e| ssh_err("public key login", e))?;
             logged_in = r.success();
         }
-        if !logged_in {
-            if let Some(password) = &c.password {
-                let r =
-                    session.authenticate_password(&c.user, password).await.map_err(|e| ssh_err("password login", e))?;
-                logged_in = r.success();
-            }
+        if !logged_in && let Some(password) = &c.password {
+            let r = session.authenticate_password(&c.user, password).await.map_err(|e| ssh_err("password login", e))?;
+            logged_in = r.success();
         }
         if !logged_in {
             return Err(ProviderError::auth(format!("{at}: login as `{}` refused", c.user)));
