@@ -10,12 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use maestro_core::{
     Document, NoObserver, PageRequest, Pipeline, Provider, ProviderErrorKind, Repository, ResourceFilter, RunJob,
     RunReport, RunStatus, ScopeOutcome,
@@ -73,123 +73,39 @@ fn first_error(r: &RunReport) -> String {
 
 // ---------------------------------------------------------------- SSH
 
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    ensure!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(())
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use sshd::{Sshd, keygen, run};
+
+/// An SSH source for `sshd` with its client key and the named known_hosts file (in its directory).
+fn ssh_source(sshd: &Sshd, known_hosts: &str) -> SshSource {
+    serde_json::from_value(serde_json::json!({
+        "host": "127.0.0.1",
+        "port": sshd.port,
+        "user": sshd.user,
+        "private_key_file": sshd.path("id_ed25519"),
+        "known_hosts_file": sshd.path(known_hosts),
+        "connect_timeout_secs": 10,
+        "read_timeout_secs": 10,
+    }))
+    .expect("a valid ssh source")
 }
 
-fn keygen(path: &Path) -> Result<()> {
-    run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "maestro-test", "-f"]).arg(path))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// An OpenSSH server on a free loopback port, as the current user, with a fresh host key and one
-/// authorised client key. Stopped (by its process id) when dropped.
-struct Sshd {
-    dir: tempfile::TempDir,
-    port: u16,
-    user: String,
-    child: Child,
-}
-
-impl Sshd {
-    fn start() -> Result<Self> {
-        let sshd = Path::new("/usr/sbin/sshd");
-        if !sshd.exists() {
-            bail!(
-                "/usr/sbin/sshd is missing: the SSH importer tests need Debian's OpenSSH server. Install it with \
-                 `apt-get install -y openssh-server` (or `. scripts/services.sh`)"
-            );
-        }
-        let dir = tempfile::tempdir()?;
-        let d = dir.path().to_path_buf();
-        let d = d.as_path();
-        keygen(&d.join("host_key"))?;
-        keygen(&d.join("id_ed25519"))?;
-        std::fs::copy(d.join("id_ed25519.pub"), d.join("authorized_keys"))?;
-        let user = String::from_utf8(Command::new("id").arg("-un").output()?.stdout)?.trim().to_string();
-        // As root, sshd insists on its privilege-separation directory.
-        let is_root = String::from_utf8(Command::new("id").arg("-u").output()?.stdout)?.trim() == "0";
-        if is_root {
-            std::fs::create_dir_all("/run/sshd").context("creating /run/sshd for sshd's privilege separation")?;
-        }
-        let port = free_port()?;
-        let config = format!(
-            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
-             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n\
-             LogLevel VERBOSE\n",
-            d = d.display()
-        );
-        std::fs::write(d.join("sshd_config"), config)?;
-        let child = Command::new(sshd)
-            .arg("-D")
-            .arg("-f")
-            .arg(d.join("sshd_config"))
-            .arg("-E")
-            .arg(d.join("sshd.log"))
-            .args(["-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting /usr/sbin/sshd")?;
-        let mut me = Self { dir, port, user, child };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = me.child.try_wait()? {
-                bail!("sshd exited ({status}) before listening: {}", me.log());
-            }
-            ensure!(Instant::now() < deadline, "sshd did not listen on 127.0.0.1:{port} within 15 s: {}", me.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // A known_hosts file listing the host key, as `ssh-keyscan -p PORT 127.0.0.1` writes it.
-        let host_pub = std::fs::read_to_string(d.join("host_key.pub"))?;
-        std::fs::write(me.path("known_hosts"), format!("[127.0.0.1]:{port} {host_pub}"))?;
-        Ok(me)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
-    }
-
-    fn source(&self, known_hosts: &str) -> SshSource {
-        serde_json::from_value(serde_json::json!({
-            "host": "127.0.0.1",
-            "port": self.port,
-            "user": self.user,
-            "private_key_file": self.path("id_ed25519"),
-            "known_hosts_file": self.path(known_hosts),
-            "connect_timeout_secs": 10,
-            "read_timeout_secs": 10,
-        }))
-        .expect("a valid ssh source")
-    }
-
-    fn provider(&self, format: Format, conn: &str, known_hosts: &str, files: &[PathBuf]) -> Result<ImportProvider> {
-        let cfg = ImportConfig {
-            ssh: Some(self.source(known_hosts)),
-            ..ImportConfig::local(kind(format), conn, files.to_vec())
-        };
-        let mut errors = maestro_core::ConfigErrors::new();
-        ensure!(cfg.validate("sources[0]", &mut errors), "{errors:?}");
-        Ok(ImportProvider::new(TENANT, format, cfg)?)
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn ssh_provider(
+    sshd: &Sshd,
+    format: Format,
+    conn: &str,
+    known_hosts: &str,
+    files: &[PathBuf],
+) -> Result<ImportProvider> {
+    let cfg = ImportConfig {
+        ssh: Some(ssh_source(sshd, known_hosts)),
+        ..ImportConfig::local(kind(format), conn, files.to_vec())
+    };
+    let mut errors = maestro_core::ConfigErrors::new();
+    ensure!(cfg.validate("sources[0]", &mut errors), "{errors:?}");
+    Ok(ImportProvider::new(TENANT, format, cfg)?)
 }
 
 #[tokio::test]
@@ -203,7 +119,7 @@ async fn ssh_import_equals_the_local_import() -> Result<()> {
         assert_eq!(local.len(), expected, "{conn}: the local import itself");
         let (_dir, store) = store().await?;
         let remote: Vec<PathBuf> = files.iter().map(|f| sample(f)).collect();
-        let p = sshd.provider(format, conn, "known_hosts", &remote)?;
+        let p = ssh_provider(&sshd, format, conn, "known_hosts", &remote)?;
         let r = crawl(&store, conn, &p).await?;
         assert_eq!(r.status, RunStatus::Complete, "{r:#?}\nsshd log:\n{}", sshd.log());
         let over_ssh = inventory(&store).await?;
@@ -232,7 +148,7 @@ async fn ssh_unknown_or_changed_host_keys_are_refused_before_anything_is_read() 
         ("wrong_known_hosts", "does NOT match the one at line 1"),
         ("no_such_known_hosts", "cannot read the known_hosts file"),
     ] {
-        let p = sshd.provider(Format::Terraform, "tf", known_hosts, &files)?;
+        let p = ssh_provider(&sshd, Format::Terraform, "tf", known_hosts, &files)?;
         let scope = p.scopes().await?.remove(0);
         let e = match p.fetch_page(&scope, None).await {
             Ok(page) => {
@@ -265,7 +181,7 @@ async fn ssh_unknown_or_changed_host_keys_are_refused_before_anything_is_read() 
 async fn ssh_missing_and_malformed_remote_files_are_named_and_deactivate_nothing() -> Result<()> {
     let sshd = Sshd::start()?;
     let (_dir, store) = store().await?;
-    let good = sshd.provider(Format::Terraform, "tf", "known_hosts", &[sample("terraform.tfstate")])?;
+    let good = ssh_provider(&sshd, Format::Terraform, "tf", "known_hosts", &[sample("terraform.tfstate")])?;
     assert_eq!(crawl(&store, "tf", &good).await?.status, RunStatus::Complete);
     let active = |inv: &BTreeMap<String, (bool, Document)>| inv.values().filter(|(a, _)| *a).count();
     assert_eq!(active(&inventory(&store).await?), 7);
@@ -277,7 +193,7 @@ async fn ssh_missing_and_malformed_remote_files_are_named_and_deactivate_nothing
         (sample("broken.tfstate"), "broken.tfstate` line 4 column 48".to_string()),
         (sample("legacy-v3.tfstate"), "legacy-v3.tfstate`: state format version 3 is not supported".to_string()),
     ] {
-        let p = sshd.provider(Format::Terraform, "tf", "known_hosts", &[file])?;
+        let p = ssh_provider(&sshd, Format::Terraform, "tf", "known_hosts", &[file])?;
         let r = crawl(&store, "tf", &p).await?;
         assert_eq!(r.status, RunStatus::Failed, "{r:#?}");
         for s in &r.scopes {
@@ -289,7 +205,7 @@ async fn ssh_missing_and_malformed_remote_files_are_named_and_deactivate_nothing
         assert_eq!(active(&inventory(&store).await?), 7, "nothing deactivated");
     }
     // The missing file is reported as such by the server (SFTP status), not as a connection fault.
-    let p = sshd.provider(Format::Terraform, "tf", "known_hosts", &[missing])?;
+    let p = ssh_provider(&sshd, Format::Terraform, "tf", "known_hosts", &[missing])?;
     let scope = p.scopes().await?.remove(0);
     let e = p.fetch_page(&scope, None).await.expect_err("missing file");
     assert_eq!(e.kind, ProviderErrorKind::Invalid, "{e}");
@@ -301,7 +217,7 @@ async fn ssh_missing_and_malformed_remote_files_are_named_and_deactivate_nothing
 async fn ssh_refused_client_key_is_an_auth_error() -> Result<()> {
     let sshd = Sshd::start()?;
     keygen(&sshd.path("stranger"))?;
-    let mut src = sshd.source("known_hosts");
+    let mut src = ssh_source(&sshd, "known_hosts");
     src.private_key_file = Some(sshd.path("stranger"));
     let cfg =
         ImportConfig { ssh: Some(src), ..ImportConfig::local("terraform", "tf", vec![sample("terraform.tfstate")]) };
@@ -323,7 +239,7 @@ async fn ssh_rsa_pem_client_keys_log_in() -> Result<()> {
     let mut authorized = std::fs::read_to_string(sshd.path("authorized_keys"))?;
     authorized.push_str(&std::fs::read_to_string(sshd.path("id_rsa.pub"))?);
     std::fs::write(sshd.path("authorized_keys"), authorized)?;
-    let mut src = sshd.source("known_hosts");
+    let mut src = ssh_source(&sshd, "known_hosts");
     src.private_key_file = Some(key);
     let cfg =
         ImportConfig { ssh: Some(src), ..ImportConfig::local("ansible", "facts", vec![sample("web-1.facts.json")]) };
@@ -505,7 +421,8 @@ async fn file_template_over_ssh_and_s3_equals_the_local_import() -> Result<()> {
     assert_eq!(local.len(), 389, "the local import itself");
 
     let sshd = Sshd::start()?;
-    let cfg = FileConfig { ssh: Some(sshd.source("known_hosts")), ..FileConfig::new("files", vec![demo_inventory()]) };
+    let cfg =
+        FileConfig { ssh: Some(ssh_source(&sshd, "known_hosts")), ..FileConfig::new("files", vec![demo_inventory()]) };
     let (r, over_ssh) = file_import(cfg).await?;
     assert_eq!(r.status, RunStatus::Complete, "{r:#?}");
     assert_eq!(over_ssh, local, "the SSH import differs from the local one");
@@ -523,7 +440,8 @@ async fn file_template_over_ssh_and_s3_equals_the_local_import() -> Result<()> {
 
     // Missing remote files are named with their source; nothing is written.
     let missing = sshd.path("gone.json");
-    let cfg = FileConfig { ssh: Some(sshd.source("known_hosts")), ..FileConfig::new("files", vec![missing.clone()]) };
+    let cfg =
+        FileConfig { ssh: Some(ssh_source(&sshd, "known_hosts")), ..FileConfig::new("files", vec![missing.clone()]) };
     let (r, inv) = file_import(cfg).await?;
     assert_eq!(r.status, RunStatus::Failed);
     let e = r.error.clone().unwrap_or_default() + &first_error(&r);

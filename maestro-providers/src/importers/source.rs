@@ -228,7 +228,11 @@ impl FileSource {
     /// timeouts are transient.
     pub async fn read(&self, path: &Path) -> Result<Vec<u8>, ProviderError> {
         let shown = self.describe(path);
-        let named = |e: ProviderError| ProviderError::new(e.kind, format!("cannot read `{shown}`: {}", e.message));
+        // Keep the kind and any retry-after hint; prefix the file.
+        let named = |e: ProviderError| {
+            let message = format!("cannot read `{shown}`: {}", e.message);
+            ProviderError { message, ..e }
+        };
         match self {
             Self::Local => {
                 tokio::fs::read(path).await.map_err(|e| ProviderError::invalid(format!("cannot read `{shown}`: {e}")))
@@ -306,7 +310,7 @@ impl S3Reader {
                 } else {
                     e.kind
                 };
-                Err(ProviderError::new(kind, message))
+                Err(ProviderError { kind, message, ..e })
             }
         }
     }
