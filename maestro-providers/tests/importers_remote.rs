@@ -230,7 +230,7 @@ async fn ssh_refused_client_key_is_an_auth_error() -> Result<()> {
 }
 
 #[tokio::test]
-async fn ssh_rsa_pem_client_keys_log_in() -> Result<()> {
+async fn ssh_rsa_pem_client_keys_and_hashed_known_hosts_work() -> Result<()> {
     // The original's SSH source took RSA keys in PEM: they sign with rsa-sha2-* here.
     let sshd = Sshd::start()?;
     let key = sshd.path("id_rsa");
@@ -239,7 +239,12 @@ async fn ssh_rsa_pem_client_keys_log_in() -> Result<()> {
     let mut authorized = std::fs::read_to_string(sshd.path("authorized_keys"))?;
     authorized.push_str(&std::fs::read_to_string(sshd.path("id_rsa.pub"))?);
     std::fs::write(sshd.path("authorized_keys"), authorized)?;
-    let mut src = ssh_source(&sshd, "known_hosts");
+    // Hashed known_hosts entries (`ssh-keygen -H`, `HashKnownHosts yes`) are understood too.
+    std::fs::copy(sshd.path("known_hosts"), sshd.path("hashed_known_hosts"))?;
+    run(Command::new("ssh-keygen").arg("-H").arg("-f").arg(sshd.path("hashed_known_hosts")))?;
+    let hashed = std::fs::read_to_string(sshd.path("hashed_known_hosts"))?;
+    ensure!(hashed.starts_with("|1|") && !hashed.contains("127.0.0.1"), "not hashed: {hashed}");
+    let mut src = ssh_source(&sshd, "hashed_known_hosts");
     src.private_key_file = Some(key);
     let cfg =
         ImportConfig { ssh: Some(src), ..ImportConfig::local("ansible", "facts", vec![sample("web-1.facts.json")]) };
@@ -261,13 +266,12 @@ fn moto_url() -> String {
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| "http://127.0.0.1:5055".into());
     let url = url.trim_end_matches('/').to_string();
-    let hostport = url.split("://").nth(1).unwrap_or(&url).to_string();
-    if TcpStream::connect_timeout(
-        &hostport.parse().unwrap_or_else(|_| panic!("MAESTRO_MOTO_URL `{url}` is not http://IP:PORT")),
-        Duration::from_secs(3),
-    )
-    .is_err()
-    {
+    let hostport = url.split("://").nth(1).unwrap_or(&url).split('/').next().unwrap_or_default().to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_ok());
+    if !reachable {
         panic!(
             "moto's server is not reachable at {url} (MAESTRO_MOTO_URL): start it with `. scripts/services.sh`, \
              or `pip install \"moto[server]\" boto3 && python3 -m moto.server -H 127.0.0.1 -p 5055 &`"
