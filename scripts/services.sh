@@ -46,6 +46,12 @@ if ! command -v rsvg-convert >/dev/null 2>&1; then
   apt_install librsvg2-bin || say "could not install librsvg2-bin"
 fi
 
+# OpenSSH server: the importer tests start their own sshd on a free loopback port (SFTP source).
+if [ ! -x /usr/sbin/sshd ]; then
+  say "installing openssh-server (sshd for the SSH importer tests)"
+  apt_install openssh-server || say "could not install openssh-server"
+fi
+
 # Headless Chromium + chromedriver for the web page test (maestro-server/tests/browser.rs).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   say "installing chromium and chromium-driver"

@@ -21,9 +21,8 @@ fn sample(name: &str) -> PathBuf {
 
 fn provider(format: Format, conn: &str, files: &[&str]) -> ImportProvider {
     let kind = if format == Format::Ansible { "ansible" } else { "terraform" };
-    let cfg =
-        ImportConfig { kind: kind.into(), connection: conn.into(), paths: files.iter().map(|f| sample(f)).collect() };
-    ImportProvider::new(TENANT, format, cfg)
+    let cfg = ImportConfig::local(kind, conn, files.iter().map(|f| sample(f)).collect());
+    ImportProvider::new(TENANT, format, cfg).expect("a local source always builds")
 }
 
 async fn crawl(store: &Arc<SqliteStore>, conn: &str, p: &ImportProvider) -> Result<RunReport> {

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials as SigningCredentials;
-use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, UriPathNormalizationMode,
+    sign,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use maestro_core::layers::RateLimiter;
@@ -227,7 +230,11 @@ pub fn sign_request(
     .into();
     let mut settings = SigningSettings::default();
     if req.service == "s3" {
+        // S3 signs the payload hash in `x-amz-content-sha256`, and its canonical URI is the path
+        // as sent: encoded once, never normalised (an object key may hold `//` or `..`).
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     }
     let params = v4::SigningParams::builder()
         .identity(&identity)

@@ -24,6 +24,16 @@ pub struct FileConfig {
     /// Items per page handed to the pipeline.
     #[serde(default = "default_page_size")]
     pub page_size: usize,
+    /// Read `paths` on this SSH server (SFTP, verified host key) instead of locally; as for the
+    /// `ansible` / `terraform` importers (needs feature `importers`).
+    #[cfg(feature = "importers")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<crate::importers::SshSource>,
+    /// Read `paths` as object keys of this S3 bucket instead of locally (needs feature
+    /// `importers`).
+    #[cfg(feature = "importers")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<crate::importers::S3Source>,
 }
 
 fn default_page_size() -> usize {
@@ -31,6 +41,21 @@ fn default_page_size() -> usize {
 }
 
 impl FileConfig {
+    /// A configuration reading local `paths` (object-of-arrays template, 500 items per page).
+    pub fn new(connection: &str, paths: Vec<PathBuf>) -> Self {
+        Self {
+            kind: "file".into(),
+            connection: connection.into(),
+            paths,
+            entity: None,
+            page_size: default_page_size(),
+            #[cfg(feature = "importers")]
+            ssh: None,
+            #[cfg(feature = "importers")]
+            s3: None,
+        }
+    }
+
     /// Check the fields; record every problem. Returns whether it is valid.
     pub fn validate(&self, path: &str, errors: &mut ConfigErrors) -> bool {
         let before = errors.problems.len();
@@ -57,6 +82,18 @@ impl FileConfig {
         }
         if self.page_size == 0 || self.page_size > 50_000 {
             errors.push(format!("{path}.page_size"), format!("must be 1..=50000, got {}", self.page_size));
+        }
+        #[cfg(feature = "importers")]
+        {
+            if self.ssh.is_some() && self.s3.is_some() {
+                errors.push(path.to_string(), "set at most one of `ssh` and `s3`");
+            }
+            if let Some(ssh) = &self.ssh {
+                ssh.validate(&format!("{path}.ssh"), errors);
+            }
+            if let Some(s3) = &self.s3 {
+                s3.validate(&format!("{path}.s3"), errors);
+            }
         }
         errors.problems.len() == before
     }

@@ -13,6 +13,10 @@
 //! connection: demo-files
 //! paths: [examples/data/demo-inventory.json]
 //! ```
+//!
+//! With feature `importers`, `ssh:` or `s3:` read the paths over SFTP (verified host key) or as
+//! object keys of an S3 bucket, exactly as for the `ansible` / `terraform` importers (see
+//! `docs/providers/importers.md`).
 
 mod config;
 mod provider;

@@ -17,13 +17,43 @@ type Loaded = BTreeMap<String, Arc<Vec<Value>>>;
 pub struct FileProvider {
     tenant: String,
     config: FileConfig,
+    /// Where `config.paths` are read (local, SSH or S3); an error if the source cannot be built.
+    #[cfg(feature = "importers")]
+    source: Result<crate::importers::FileSource, String>,
     loaded: Mutex<Option<Result<Loaded, String>>>,
 }
 
 impl FileProvider {
-    /// A provider for `tenant` reading `config.paths`.
+    /// A provider for `tenant` reading `config.paths` (locally, or over `config.ssh` /
+    /// `config.s3` with feature `importers`). Nothing is read or connected yet.
     pub fn new(tenant: &str, config: FileConfig) -> Self {
-        Self { tenant: tenant.into(), config, loaded: Mutex::new(None) }
+        #[cfg(feature = "importers")]
+        let source = crate::importers::FileSource::new(config.ssh.as_ref(), config.s3.as_ref()).map_err(|e| e.message);
+        Self {
+            tenant: tenant.into(),
+            config,
+            #[cfg(feature = "importers")]
+            source,
+            loaded: Mutex::new(None),
+        }
+    }
+
+    /// How `path` is named in messages and its text.
+    #[cfg(feature = "importers")]
+    async fn read(&self, path: &Path) -> Result<(String, String), String> {
+        let source = self.source.as_ref().map_err(Clone::clone)?;
+        let shown = source.describe(path);
+        let bytes = source.read(path).await.map_err(|e| e.message)?;
+        let text = String::from_utf8(bytes).map_err(|e| format!("`{shown}`: not UTF-8 text: {e}"))?;
+        Ok((shown, text))
+    }
+
+    /// How `path` is named in messages and its text.
+    #[cfg(not(feature = "importers"))]
+    async fn read(&self, path: &Path) -> Result<(String, String), String> {
+        let shown = path.display().to_string();
+        let text = tokio::fs::read_to_string(path).await.map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+        Ok((shown, text))
     }
 
     fn scope(&self, entity: &str) -> Scope {
@@ -33,13 +63,12 @@ impl FileProvider {
     async fn load(&self) -> Result<Loaded, String> {
         let mut out: Loaded = BTreeMap::new();
         for path in &self.config.paths {
-            let text =
-                tokio::fs::read_to_string(path).await.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            let doc = parse(path, &text)?;
+            let (shown, text) = self.read(path).await?;
+            let doc = parse(path, &shown, &text)?;
             match (&self.config.entity, doc) {
                 (Some(entity), Value::Array(items)) => append(&mut out, entity, items),
                 (Some(entity), _) => {
-                    return Err(format!("`{}`: expected a top-level array of {entity}", path.display()));
+                    return Err(format!("`{shown}`: expected a top-level array of {entity}"));
                 }
                 (None, Value::Object(map)) => {
                     for (key, v) in map {
@@ -47,21 +76,19 @@ impl FileProvider {
                         else {
                             let known: Vec<&str> = ENTITIES.iter().map(|(n, _)| *n).collect();
                             return Err(format!(
-                                "`{}`: unknown top-level key `{key}`; known: {}",
-                                path.display(),
+                                "`{shown}`: unknown top-level key `{key}`; known: {}",
                                 known.join(", ")
                             ));
                         };
                         match v {
                             Value::Array(items) => append(&mut out, entity, items),
-                            _ => return Err(format!("`{}`: `{key}` must be an array", path.display())),
+                            _ => return Err(format!("`{shown}`: `{key}` must be an array")),
                         }
                     }
                 }
                 (None, _) => {
                     return Err(format!(
-                        "`{}`: expected an object of entity arrays (servers, applications, …), or set `entity`",
-                        path.display()
+                        "`{shown}`: expected an object of entity arrays (servers, applications, …), or set `entity`"
                     ));
                 }
             }
@@ -92,17 +119,16 @@ fn append(out: &mut Loaded, entity: &str, items: Vec<Value>) {
     Arc::make_mut(slot).extend(items);
 }
 
-/// Parse JSON or YAML; errors name the file and the line/column.
-fn parse(path: &Path, text: &str) -> Result<Value, String> {
+/// Parse JSON or YAML (by `path`'s extension); errors name the file (`shown`) and the line/column.
+fn parse(path: &Path, shown: &str, text: &str) -> Result<Value, String> {
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     if yaml {
         serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
-            Some(l) => format!("`{}` line {} column {}: {e}", path.display(), l.line(), l.column()),
-            None => format!("`{}`: {e}", path.display()),
+            Some(l) => format!("`{shown}` line {} column {}: {e}", l.line(), l.column()),
+            None => format!("`{shown}`: {e}"),
         })
     } else {
-        serde_json::from_str(text)
-            .map_err(|e| format!("`{}` line {} column {}: {e}", path.display(), e.line(), e.column()))
+        serde_json::from_str(text).map_err(|e| format!("`{shown}` line {} column {}: {e}", e.line(), e.column()))
     }
 }
 

@@ -14,7 +14,7 @@ fn demo_path() -> std::path::PathBuf {
 }
 
 fn config(paths: Vec<std::path::PathBuf>) -> FileConfig {
-    FileConfig { kind: "file".into(), connection: "files".into(), paths, entity: None, page_size: 50 }
+    FileConfig { page_size: 50, ..FileConfig::new("files", paths) }
 }
 
 #[tokio::test]
@@ -125,13 +125,7 @@ async fn item_without_identity_makes_the_scope_partial_and_deactivates_nothing()
 #[test]
 fn config_reports_every_problem_with_its_path() {
     let mut e = maestro_core::ConfigErrors::new();
-    let cfg = FileConfig {
-        kind: "file".into(),
-        connection: " ".into(),
-        paths: vec!["a.txt".into()],
-        entity: Some("cars".into()),
-        page_size: 0,
-    };
+    let cfg = FileConfig { entity: Some("cars".into()), page_size: 0, ..FileConfig::new(" ", vec!["a.txt".into()]) };
     assert!(!cfg.validate("sources[1]", &mut e));
     let paths: Vec<&str> = e.problems.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(

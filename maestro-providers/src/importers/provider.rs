@@ -5,6 +5,7 @@ use maestro_core::{ConfigErrors, Cursor, Page, Provider, ProviderError, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::source::{FileSource, S3Source, SshSource};
 use crate::aws::CALL_KEY;
 
 /// Which importer.
@@ -25,8 +26,14 @@ pub struct ImportConfig {
     pub kind: String,
     /// Connection id the imported resources belong to.
     pub connection: String,
-    /// Local files to read.
+    /// Files to read: local paths, remote paths when `ssh` is set, object keys when `s3` is set.
     pub paths: Vec<PathBuf>,
+    /// Read `paths` on this SSH server (SFTP, verified host key) instead of locally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshSource>,
+    /// Read `paths` as object keys of this S3 bucket instead of locally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Source>,
 }
 
 impl ImportConfig {
@@ -39,11 +46,36 @@ impl ImportConfig {
         if self.paths.is_empty() {
             errors.push(format!("{path}.paths"), "list at least one file");
         }
+        for (i, p) in self.paths.iter().enumerate() {
+            let text = p.to_string_lossy();
+            if text.trim().is_empty() {
+                errors.push(format!("{path}.paths[{i}]"), "must not be empty");
+            } else if self.s3.is_some() && text.ends_with('/') {
+                errors.push(
+                    format!("{path}.paths[{i}]"),
+                    format!("`{text}`: a prefix; list the object keys one by one (prefix listing is not supported)"),
+                );
+            }
+        }
+        if self.ssh.is_some() && self.s3.is_some() {
+            errors.push(path.to_string(), "set at most one of `ssh` and `s3`");
+        }
+        if let Some(ssh) = &self.ssh {
+            ssh.validate(&format!("{path}.ssh"), errors);
+        }
+        if let Some(s3) = &self.s3 {
+            s3.validate(&format!("{path}.s3"), errors);
+        }
         errors.problems.len() == before
+    }
+
+    /// A configuration reading local `paths`.
+    pub fn local(kind: &str, connection: &str, paths: Vec<PathBuf>) -> Self {
+        Self { kind: kind.into(), connection: connection.into(), paths, ssh: None, s3: None }
     }
 }
 
-/// Reads the configured files, one page per file. Scopes: `server-list` (Ansible hosts,
+/// Reads the configured files (locally, over SSH or from S3), one page per file. Scopes: `server-list` (Ansible hosts,
 /// Terraform `aws_instance`) and, for Terraform, `volumes-list` (`aws_ebs_volume` and the
 /// instances' root / EBS block devices).
 #[derive(Debug)]
@@ -51,12 +83,17 @@ pub struct ImportProvider {
     tenant: String,
     format: Format,
     config: ImportConfig,
+    source: FileSource,
 }
 
 impl ImportProvider {
-    /// A provider for `tenant`.
-    pub fn new(tenant: &str, format: Format, config: ImportConfig) -> Self {
-        Self { tenant: tenant.into(), format, config }
+    /// A provider for `tenant`. Nothing is connected until the first page is fetched.
+    ///
+    /// # Errors
+    /// The S3 source's HTTP client cannot be built.
+    pub fn new(tenant: &str, format: Format, config: ImportConfig) -> Result<Self, ProviderError> {
+        let source = FileSource::new(config.ssh.as_ref(), config.s3.as_ref())?;
+        Ok(Self { tenant: tenant.into(), format, config, source })
     }
 }
 
@@ -181,11 +218,9 @@ impl Provider for ImportProvider {
             .paths
             .get(i)
             .ok_or_else(|| ProviderError::invalid(format!("cursor {i} is past the last file")))?;
-        let shown = path.display().to_string();
-        let text = tokio::fs::read_to_string(path)
-            .await
-            .map_err(|e| ProviderError::invalid(format!("cannot read `{shown}`: {e}")))?;
-        let doc: Value = serde_json::from_str(&text)
+        let shown = self.source.describe(path);
+        let bytes = self.source.read(path).await?;
+        let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ProviderError::malformed(format!("`{shown}` line {} column {}: {e}", e.line(), e.column())))?;
         let items = items_of(self.format, &scope.task, &doc)
             .map_err(|e| ProviderError::malformed(format!("`{shown}`: {e}")))?;
