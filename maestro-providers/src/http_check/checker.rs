@@ -122,25 +122,46 @@ impl Checker {
         store: &dyn SiteStore,
         inventory: Option<&dyn Repository>,
     ) -> Result<RunSummary, CheckError> {
-        let mut summary = RunSummary::default();
-        let mut dependents: HashMap<String, Dependents> = HashMap::new();
-        let mut stream = futures::stream::iter(sites)
-            .map(|s| async move { (self.check(&s).await, s.site.resource) })
-            .buffer_unordered(self.config.concurrency);
-        let mut batch = Vec::with_capacity(self.config.batch_size);
-        while let Some((mut result, resource)) = stream.next().await {
-            if let (false, Some(key), Some(repo)) = (result.success, resource, inventory) {
-                if !dependents.contains_key(&key.tenant) {
-                    dependents.insert(key.tenant.clone(), Dependents::load(repo, &key.tenant).await?);
+        // Checks and writes overlap: the checks go on while a full batch is written (both
+        // halves run in this task; a bounded channel of two batches joins them).
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<CheckResult>>(2);
+        let batch_size = self.config.batch_size;
+        let check_all = async move {
+            let mut dependents: HashMap<String, Dependents> = HashMap::new();
+            let mut stream = futures::stream::iter(sites)
+                .map(|s| async move { (self.check(&s).await, s.site.resource) })
+                .buffer_unordered(self.config.concurrency);
+            let mut batch = Vec::with_capacity(batch_size);
+            while let Some((mut result, resource)) = stream.next().await {
+                if let (false, Some(key), Some(repo)) = (result.success, resource, inventory) {
+                    if !dependents.contains_key(&key.tenant) {
+                        dependents.insert(key.tenant.clone(), Dependents::load(repo, &key.tenant).await?);
+                    }
+                    result.affected = dependents[&key.tenant].of(&key);
                 }
-                result.affected = dependents[&key.tenant].of(&key);
+                batch.push(result);
+                if batch.len() >= batch_size {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                    if tx.send(full).await.is_err() {
+                        return Ok(()); // the writer failed; its error is returned
+                    }
+                }
             }
-            batch.push(result);
-            if batch.len() >= self.config.batch_size {
+            if !batch.is_empty() {
+                let _ = tx.send(batch).await;
+            }
+            Ok::<(), CheckError>(())
+        };
+        let write_all = async {
+            let mut summary = RunSummary::default();
+            while let Some(mut batch) = rx.recv().await {
                 self.flush(store, &mut batch, &mut summary).await?;
             }
-        }
-        self.flush(store, &mut batch, &mut summary).await?;
+            Ok::<RunSummary, CheckError>(summary)
+        };
+        let (checked, written) = futures::join!(check_all, write_all);
+        let summary = written?;
+        checked?;
         Ok(summary)
     }
 
