@@ -1,5 +1,6 @@
-"""A Celery app whose periodic tasks call maestro: a crawl (file import) and, once the site-check
-work lands in the wheel, the site checks.
+"""A Celery app whose periodic tasks call maestro: a crawl (file import) and the HTTP site checks
+of every enabled site of the tenant (sites are added with `Engine.add_site`, the CLI's `maestro
+sites add` or the API's `POST /sites`).
 
 Run with (from this directory; RabbitMQ on loopback):
 
@@ -67,9 +68,16 @@ def crawl(path: Optional[str] = None, connection: str = "files") -> Dict[str, An
 
 
 @app.task(name="maestro.check_sites")
-def check_sites() -> Dict[str, Any]:
-    """Placeholder: run the HTTP site checks once the wheel exposes them (`Engine.check`)."""
-    run_checks = getattr(engine(), "check", None)
-    if run_checks is None:
-        return {"skipped": "this build of maestro has no site checks yet"}
-    return {"results": run_checks()}
+def check_sites(concurrency: int = 64) -> Dict[str, Any]:
+    """Check every enabled site of the tenant now; results and their `site.check` events are
+    stored in the database. Returns the counts and one line per site."""
+    summary = engine().check_sites(concurrency=concurrency)
+    return {
+        "checked": summary["checked"],
+        "failed": summary["failed"],
+        "stored": summary["stored"],
+        "results": [
+            {"site_id": r["site_id"], "status_code": r["status_code"], "success": r["success"], "error": r["error"]}
+            for r in summary["results"]
+        ],
+    }

@@ -1,4 +1,5 @@
-"""Start a REAL Celery worker (RabbitMQ broker) and check the crawl's effect in the SQLite file.
+"""Start a REAL Celery worker (RabbitMQ broker) and check the effect of the crawl and of the site
+checks (against a loopback HTTP server run by the test) in the SQLite file.
 
 Needs RabbitMQ on loopback: MAESTRO_BROKER_URL or CELERY_BROKER_URL (default
 amqp://guest:guest@127.0.0.1:5672//). Start it with
@@ -10,10 +11,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List
 from urllib.parse import urlparse
 
 import pytest
@@ -69,6 +72,55 @@ def runs_in(tmp_path: Path) -> List[dict]:
     return list(maestro.Engine(f"sqlite://{tmp_path / 'maestro.db'}", tenant="celery").runs())
 
 
+def engine_in(tmp_path: Path) -> maestro.Engine:
+    return maestro.Engine(f"sqlite://{tmp_path / 'maestro.db'}", tenant="celery")
+
+
+class Site(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        code, body = (200, b"all ok") if self.path == "/ok" else (503, b"down for maintenance")
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def sites(worker_dir: Path) -> Iterator[Dict[str, dict]]:
+    """A loopback HTTP server (`/ok`: 200 "all ok", `/down`: 503) and two sites of tenant `celery`
+    on it, stored before the worker starts."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    engine = engine_in(worker_dir)
+    try:
+        yield {
+            "ok": engine.add_site(f"{base}/ok", regexp="all ok"),
+            "down": engine.add_site(f"{base}/down", timeout_secs=5),
+        }
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def assert_checked(worker_dir: Path, sites: Dict[str, dict], at_least: int) -> None:
+    engine = engine_in(worker_dir)
+    ok = engine.site_checks(sites["ok"]["id"])
+    down = engine.site_checks(sites["down"]["id"])
+    assert len(ok) >= at_least and len(down) >= at_least
+    assert all(c["status_code"] == 200 and c["success"] is True and c["has_regexp"] is True for c in ok), ok
+    assert all(c["status_code"] == 503 and c["success"] is False and c["error"] is None for c in down), down
+    assert [c["checked_at"] for c in ok] == sorted((c["checked_at"] for c in ok), reverse=True), "newest first"
+
+
+def checks_stored(worker_dir: Path, sites: Dict[str, dict], at_least: int) -> bool:
+    engine = engine_in(worker_dir)
+    return all(len(engine.site_checks(s["id"])) >= at_least for s in sites.values())
+
+
 @pytest.fixture
 def worker_dir(tmp_path: Path) -> Iterator[Path]:
     broker_reachable()
@@ -107,15 +159,35 @@ def test_a_worker_runs_the_crawl_task(worker_dir: Path) -> None:
     assert "maestro.crawl" in log.read_text() and "succeeded" in log.read_text()
 
 
-def test_the_beat_schedule_fires_the_crawl_and_the_site_check_placeholder(worker_dir: Path) -> None:
+def test_a_worker_runs_the_site_check_task(worker_dir: Path, sites: Dict[str, dict]) -> None:
+    queue = f"maestro-test-{uuid.uuid4().hex[:8]}"
+    proc = start_worker(worker_dir, queue, beat=False, extra_env={})
+    log = worker_dir / "worker.log"
+    try:
+        wait_for("the worker to be ready", lambda: "ready." in log.read_text(), proc, log)
+        sys.path.insert(0, str(HERE))
+        import tasks
+
+        tasks.app.conf.broker_url = BROKER
+        tasks.check_sites.apply_async(queue=queue)
+        wait_for("the check results in the database", lambda: checks_stored(worker_dir, sites, 1), proc, log)
+    finally:
+        stop(proc)
+    assert_checked(worker_dir, sites, 1)
+    assert "maestro.check_sites" in log.read_text() and "succeeded" in log.read_text()
+    assert runs_in(worker_dir) == [], "only the site checks ran"
+
+
+def test_the_beat_schedule_fires_the_crawl_and_the_site_checks(worker_dir: Path, sites: Dict[str, dict]) -> None:
     queue = f"maestro-test-{uuid.uuid4().hex[:8]}"
     proc = start_worker(worker_dir, queue, beat=True, extra_env={"MAESTRO_CRAWL_EVERY": "1", "MAESTRO_CHECK_EVERY": "1"})
     log = worker_dir / "worker.log"
     try:
         wait_for("two periodic crawls", lambda: len(runs_in(worker_dir)) >= 2, proc, log)
-        wait_for("the site-check task", lambda: "maestro.check_sites" in log.read_text() and "succeeded" in log.read_text(), proc, log)
+        wait_for("two periodic site checks of each site", lambda: checks_stored(worker_dir, sites, 2), proc, log)
     finally:
         stop(proc)
     runs = runs_in(worker_dir)
     assert all(r["status"] == "complete" for r in runs)
     assert runs[0]["stats"]["changes"]["unchanged"] == runs[0]["stats"]["items"], "the second crawl changed nothing"
+    assert_checked(worker_dir, sites, 2)

@@ -1,14 +1,16 @@
 //! `maestro.Engine`: one store and one tokio runtime; every method releases the GIL while the
 //! engine works.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use maestro_core::monitor::{DEFAULT_INTERVAL_SECS, DEFAULT_TIMEOUT_MS, Site, SiteStore};
 use maestro_core::repository::{Change, DeadLetter, HistoryQuery, PageOf, PageRequest, ResourceFilter};
 use maestro_core::{Kind, NoObserver, OutboxRelay, Pipeline, Repository, Resource, RunJob, RunReport, RunStatus};
 use maestro_core::{OutboxStore, StorageError as CoreStorageError};
+use maestro_providers::http_check::validate_site;
 use maestro_providers::tix::{TixConfig, TixProcessor};
 use maestro_server::config::{ConfigError as ServerConfigError, RunConfig};
 use maestro_store::AnyStore;
@@ -24,6 +26,7 @@ use crate::convert::{
 };
 use crate::errors;
 use crate::graph::Graph;
+use crate::sites;
 
 /// What a lazy page iterator reads.
 enum Query {
@@ -119,6 +122,10 @@ pub struct Engine {
     url: String,
     tenant: String,
 }
+
+// `add_site`'s defaults (literals, so that `__text_signature__` and the stubs show them) are
+// the Rust ones.
+const _: () = assert!(DEFAULT_INTERVAL_SECS == 600 && DEFAULT_TIMEOUT_MS == 10_000);
 
 /// The URL with any password replaced by `***`.
 fn redact(url: &str) -> String {
@@ -522,9 +529,103 @@ impl Engine {
         crate::tix::analyse_tix_batch(py, path, selection)
     }
 
-    // Site checks (`sites()` / `check(...)`, HTTP checks of the original site-check service)
-    // are added here by the site-check work: they follow the same pattern (build the checker
-    // from a config dict, run it on `self.rt` inside `self.block`, return plain dicts).
+    /// Add a site to monitor (validated first, like `maestro sites add`); returns the stored
+    /// site with its id. An invalid URL, regexp, condition, method or header raises
+    /// `ConfigError` listing every problem (`regexp`, `conditions[1]`, …).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (url, regexp = None, conditions = None, interval_secs = 600, timeout_secs = 10.0, method = "GET", headers = None, tenant = None))]
+    fn add_site<'py>(
+        &self,
+        py: Python<'py>,
+        url: String,
+        regexp: Option<String>,
+        conditions: Option<Vec<String>>,
+        interval_secs: u64,
+        timeout_secs: f64,
+        method: &str,
+        headers: Option<BTreeMap<String, String>>,
+        tenant: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 600.0) {
+            return Err(errors::config_error(
+                py,
+                "timeout_secs",
+                format!("must be > 0 and <= 600, got {timeout_secs}"),
+            ));
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let timeout_ms = ((timeout_secs * 1000.0).round() as u64).max(1);
+        let site = Site {
+            regexp,
+            conditions: conditions.unwrap_or_default(),
+            interval_secs,
+            timeout_ms,
+            method: method.to_string(),
+            headers: headers.unwrap_or_default(),
+            ..Site::new(self.tenant_or_default(tenant), url)
+        };
+        if let Err(problems) = validate_site(&site) {
+            return Err(errors::config_errors(py, &problems, None));
+        }
+        let store = self.store.clone();
+        let created = self.block(py, async move { store.create_site(&site).await }).map_err(errors::storage)?;
+        sites::site_to_py(py, &created)
+    }
+
+    /// Every site of a tenant (enabled or not), by id.
+    #[pyo3(signature = (tenant = None))]
+    fn sites<'py>(&self, py: Python<'py>, tenant: Option<String>) -> PyResult<Bound<'py, PyList>> {
+        let tenant = self.tenant_or_default(tenant);
+        let store = self.store.clone();
+        let found =
+            self.block(py, async move { sites::all_sites(&*store, &tenant, false).await }).map_err(errors::storage)?;
+        let out = PyList::empty(py);
+        for s in &found {
+            out.append(sites::site_to_py(py, s)?)?;
+        }
+        Ok(out)
+    }
+
+    /// Check every enabled site of a tenant now (like `maestro check`): results and their
+    /// `site.check` outbox events are stored together. Returns `{"checked", "failed", "stored",
+    /// "duplicates", "results": [check result…] by site id, "invalid": [sites not checked]}`.
+    #[pyo3(signature = (tenant = None, concurrency = 64))]
+    fn check_sites<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: Option<String>,
+        concurrency: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let tenant = self.tenant_or_default(tenant);
+        let store = self.store.clone();
+        let run =
+            self.block(py, sites::check_all(store, tenant, concurrency)).map_err(|e| sites::check_error(py, e))?;
+        sites::check_run_to_py(py, &run)
+    }
+
+    /// The stored check results of one site, newest first (at most `limit`, 1..=10000).
+    #[pyo3(signature = (site_id, tenant = None, limit = 50))]
+    fn site_checks<'py>(
+        &self,
+        py: Python<'py>,
+        site_id: i64,
+        tenant: Option<String>,
+        limit: u32,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if limit == 0 || limit > 10_000 {
+            return Err(PyValueError::new_err(format!("limit must be 1..=10000, got {limit}")));
+        }
+        let tenant = self.tenant_or_default(tenant);
+        let store = self.store.clone();
+        let found = self
+            .block(py, async move { sites::checks_of(&*store, tenant, site_id, limit).await })
+            .map_err(errors::storage)?;
+        let out = PyList::empty(py);
+        for r in &found {
+            out.append(sites::check_result_to_py(py, r)?)?;
+        }
+        Ok(out)
+    }
 }
 
 fn tix_processor(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<TixProcessor> {

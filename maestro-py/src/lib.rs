@@ -7,7 +7,7 @@
 //!
 //! - [`engine::Engine`]: one database (SQLite or PostgreSQL) and one tokio runtime: runs, file
 //!   imports, resources and history (lazy iterators), runs and outbox status, graphs, the TiX
-//!   processor.
+//!   processor, site checks ([`sites`]).
 //! - [`graph::Graph`]: SVG, GraphML and JSON of a drawn graph.
 //! - [`tix::analyse_tix_batch`]: analyse one directory of TiX report files.
 //! - [`errors`]: `MaestroError` and `ConfigError`, `ProviderError`, `StorageError`,
@@ -21,6 +21,7 @@ pub mod convert;
 pub mod engine;
 pub mod errors;
 pub mod graph;
+pub mod sites;
 pub mod tix;
 
 use pyo3::exceptions::PyValueError;
