@@ -457,3 +457,48 @@ async fn file_template_over_ssh_and_s3_equals_the_local_import() -> Result<()> {
     assert!(e.contains(&format!("no object `inventories/gone.json` in bucket `{bucket}`")), "{r:#?}");
     Ok(())
 }
+
+// ---------------------------------------------------------------- DigitalOcean Spaces
+
+/// DigitalOcean Spaces is S3-compatible: as docs/providers/digitalocean.md says, the `aws`
+/// provider pointed at a Spaces endpoint, with a DigitalOcean region and only the
+/// `storage-object-list` task, lists the buckets as object storage. moto stands in for
+/// `https://nyc3.digitaloceanspaces.com` (an S3-compatible server on loopback).
+#[tokio::test]
+async fn digitalocean_spaces_are_listed_by_the_aws_provider_on_an_s3_endpoint() -> Result<()> {
+    use maestro_providers::aws::{AwsConfig, AwsProvider, AwsTranslator};
+    let endpoint = moto_url();
+    let bucket = unique_bucket("spaces");
+    put_objects(&endpoint, &bucket, &[])?;
+
+    let conn = "do-spaces";
+    let mut cfg = AwsConfig::new(conn, "DO00SPACESKEY", "spaces-secret", &["nyc3"]);
+    cfg.datacenter = Some("DigitalOcean Spaces".into());
+    cfg.endpoint = Some(endpoint);
+    cfg.tasks = Some(vec!["storage-object-list".into()]);
+    let mut errors = maestro_core::ConfigErrors::new();
+    ensure!(cfg.validate("sources[0]", &mut errors), "the documented Spaces config is valid: {errors:?}");
+    let provider = AwsProvider::new(TENANT, cfg)?;
+    let translator = AwsTranslator::new(conn, "DigitalOcean Spaces", false).map_err(anyhow::Error::msg)?;
+    let (_dir, store) = store().await?;
+    let report = Pipeline::new(store.clone())
+        .run_and_record(
+            RunJob { tenant: TENANT, connection: conn, provider: &provider, translator: &translator },
+            &NoObserver,
+        )
+        .await?;
+    assert_eq!(report.status, RunStatus::Complete, "{report:?}");
+    let listed = store.list_resources(&ResourceFilter::tenant(TENANT), &PageRequest::first(10_000)).await?;
+    let ours: Vec<_> = listed.items.iter().filter(|r| r.key.native_id == bucket).collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "the Space `{bucket}` is stored once: {:?}",
+        listed.items.iter().map(|r| &r.key.native_id).collect::<Vec<_>>()
+    );
+    let r = ours[0];
+    assert!(r.active);
+    assert_eq!(r.key.connection, conn);
+    assert_eq!(r.doc.attributes["family"], "ObjectStorage", "{:?}", r.doc.attributes);
+    Ok(())
+}

@@ -162,11 +162,20 @@ impl AwsConfig {
         }
         for (i, r) in self.regions.iter().enumerate() {
             let name = region_of(r);
-            let ok = !name.is_empty()
-                && name.split('-').count() >= 3
+            let charset = !name.is_empty()
                 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            // An S3-compatible endpoint (DigitalOcean Spaces, MinIO…) has its own region names
+            // (`nyc3`); against AWS itself a region has at least three parts (`us-east-1`).
+            let ok = charset && (self.endpoint.is_some() || name.split('-').count() >= 3);
             if !ok {
-                errors.push(format!("{path}.regions[{i}]"), format!("`{r}` is not a region name like `us-east-1`"));
+                errors.push(
+                    format!("{path}.regions[{i}]"),
+                    if self.endpoint.is_some() {
+                        format!("`{r}` is not a region name (lowercase letters, digits and `-`)")
+                    } else {
+                        format!("`{r}` is not a region name like `us-east-1`")
+                    },
+                );
             }
         }
         if let Some(tasks) = &self.tasks {
