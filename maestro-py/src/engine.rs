@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use maestro_core::monitor::{DEFAULT_INTERVAL_SECS, DEFAULT_TIMEOUT_MS, Site, SiteStore};
+use maestro_core::monitor::{DEFAULT_INTERVAL_SECS, DEFAULT_TIMEOUT_MS, Site};
 use maestro_core::repository::{Change, DeadLetter, HistoryQuery, PageOf, PageRequest, ResourceFilter};
 use maestro_core::{Kind, NoObserver, OutboxRelay, Pipeline, Repository, Resource, RunJob, RunReport, RunStatus};
 use maestro_core::{OutboxStore, StorageError as CoreStorageError};

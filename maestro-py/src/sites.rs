@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use maestro_core::PageRequest;
-use maestro_core::monitor::{CheckQuery, CheckResult, Site, SiteStore};
+use maestro_core::monitor::{CheckQuery, CheckResult, Site};
 use maestro_providers::http_check::{CheckError, Checker, CheckerConfig, RunSummary, validate_site};
 use maestro_store::AnyStore;
 use pyo3::prelude::*;
