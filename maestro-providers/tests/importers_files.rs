@@ -47,7 +47,7 @@ async fn store() -> Result<(tempfile::TempDir, Arc<SqliteStore>)> {
 async fn ansible_facts_become_servers_and_a_broken_file_is_named_with_its_position() -> Result<()> {
     let (_dir, store) = store().await?;
     let good = provider(Format::Ansible, "ansible", &["web-1.facts.json", "db-1.facts.json"]);
-    assert_eq!(assert_provider_contract(&good).await, [2]);
+    assert_eq!(assert_provider_contract(&good).await, [2, 2], "server-list and volumes-list, one page per file");
     let r = crawl(&store, "ansible", &good).await?;
     assert_eq!(r.status, RunStatus::Complete, "{r:#?}");
     let inv = inventory(&store).await?;
@@ -61,6 +61,15 @@ async fn ansible_facts_become_servers_and_a_broken_file_is_named_with_its_positi
     assert_eq!(a["os"]["dist"], "Debian");
     assert_eq!(a["services"][0]["version"], "3.11.2");
     assert_eq!(a["auth"][0]["username"], "root");
+    // Its block device: a volume attached to it, 41943040 sectors × 512 B = 20 GiB.
+    let vda = &inv["volume/4c4c4544004d3510804cb4c04f4e3232:vda"];
+    assert_eq!(vda.doc.name, "vda");
+    assert_eq!(
+        (vda.doc.attributes["size"].as_u64(), vda.doc.attributes["family"].as_str()),
+        (Some(20), Some("AnsibleFacts"))
+    );
+    assert_eq!(vda.doc.attributes["attached_to"], "4c4c4544004d3510804cb4c04f4e3232");
+    assert_eq!(inv.len(), 4, "two servers, two volumes: {:?}", inv.keys().collect::<Vec<_>>());
 
     // A malformed file: the scope fails naming the file, line and column; nothing deactivated.
     let bad = provider(Format::Ansible, "ansible", &["web-1.facts.json", "broken.facts.json"]);
@@ -68,14 +77,14 @@ async fn ansible_facts_become_servers_and_a_broken_file_is_named_with_its_positi
     assert_eq!(r.status, RunStatus::Failed);
     let e = r.scopes[0].error.as_deref().unwrap_or("");
     assert!(e.contains("broken.facts.json") && e.contains("line 6 column 3"), "{e}");
-    assert_eq!(inventory(&store).await?.values().filter(|r| r.active).count(), 2);
+    assert_eq!(inventory(&store).await?.values().filter(|r| r.active).count(), 4);
 
     // db-1 is no longer reported: exactly that server is deactivated.
     let r = crawl(&store, "ansible", &provider(Format::Ansible, "ansible", &["web-1.facts.json"])).await?;
-    assert_eq!(r.stats.deactivated, 1);
+    assert_eq!(r.stats.deactivated, 2);
     let inactive: Vec<String> =
         inventory(&store).await?.into_iter().filter(|(_, r)| !r.active).map(|(k, _)| k).collect();
-    assert_eq!(inactive, ["server/9d0a1c2e3f4b5a6978877665544332211"]);
+    assert_eq!(inactive, ["server/9d0a1c2e3f4b5a6978877665544332211", "volume/9d0a1c2e3f4b5a6978877665544332211:vda"]);
     Ok(())
 }
 

@@ -113,7 +113,7 @@ async fn ssh_import_equals_the_local_import() -> Result<()> {
     let sshd = Sshd::start()?;
     for (format, conn, files, expected) in [
         (Format::Terraform, "tf", &["terraform.tfstate"][..], 7),
-        (Format::Ansible, "facts", &["web-1.facts.json", "db-1.facts.json"][..], 2),
+        (Format::Ansible, "facts", &["web-1.facts.json", "db-1.facts.json"][..], 4),
     ] {
         let local = local_inventory(format, conn, files).await?;
         assert_eq!(local.len(), expected, "{conn}: the local import itself");
@@ -353,7 +353,7 @@ async fn s3_import_equals_the_local_import_and_missing_objects_are_named() -> Re
             "facts",
             &["facts/web-1.json", "/facts/db-1.json"][..],
             &["web-1.facts.json", "db-1.facts.json"][..],
-            2,
+            4,
         ),
     ] {
         let local = local_inventory(format, conn, files).await?;

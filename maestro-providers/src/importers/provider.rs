@@ -76,8 +76,8 @@ impl ImportConfig {
 }
 
 /// Reads the configured files (locally, over SSH or from S3), one page per file. Scopes: `server-list` (Ansible hosts,
-/// Terraform `aws_instance`) and, for Terraform, `volumes-list` (`aws_ebs_volume` and the
-/// instances' root / EBS block devices).
+/// Terraform `aws_instance`) and `volumes-list` (Ansible `ansible_devices`; Terraform
+/// `aws_ebs_volume` and the instances' root / EBS block devices).
 #[derive(Debug)]
 pub struct ImportProvider {
     tenant: String,
@@ -106,6 +106,49 @@ fn tag_list(tags: Option<&Value>) -> Option<Value> {
     ))
 }
 
+/// The host's identity as the server rule derives it: machine id, else product UUID, else the
+/// default IPv4 address.
+fn ansible_host_id(f: &Map<String, Value>) -> Option<String> {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    s(f.get("ansible_machine_id"))
+        .or_else(|| s(f.get("ansible_product_uuid")))
+        .or_else(|| s(f.get("ansible_default_ipv4").and_then(|v| v.get("address"))))
+}
+
+/// One volume per block device of `ansible_devices` (loop, ram and optical devices skipped),
+/// identified as `<host id>:<device>`, attached to the host; size in GiB from sectors × sector
+/// size (512 when not given).
+fn ansible_devices(f: &Map<String, Value>) -> Result<Vec<Value>, String> {
+    let Some(devices) = f.get("ansible_devices") else { return Ok(Vec::new()) };
+    let Value::Object(devices) = devices else { return Err("`ansible_devices` is not an object".into()) };
+    let host = ansible_host_id(f).ok_or(
+        "`ansible_devices` without a host identity (ansible_machine_id, ansible_product_uuid or default IPv4)",
+    )?;
+    let num = |v: Option<&Value>| match v {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (name, info) in devices {
+        if ["loop", "ram", "sr"].iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let Value::Object(info) = info else { return Err(format!("`ansible_devices.{name}` is not an object")) };
+        let mut o = info.clone();
+        o.insert(CALL_KEY.into(), json!("ansible_device"));
+        o.insert("@id".into(), json!(format!("{host}:{name}")));
+        o.insert("@device".into(), json!(name));
+        o.insert("@host".into(), json!(host));
+        if let Some(sectors) = num(info.get("sectors")) {
+            let bytes = sectors.saturating_mul(num(info.get("sectorsize")).unwrap_or(512));
+            o.insert("@size_gib".into(), json!(bytes >> 30));
+        }
+        out.push(Value::Object(o));
+    }
+    Ok(out)
+}
+
 /// The raw items of one parsed file for `task`, each tagged with its rule ([`CALL_KEY`]).
 ///
 /// # Errors
@@ -113,17 +156,20 @@ fn tag_list(tags: Option<&Value>) -> Option<Value> {
 pub fn items_of(format: Format, task: &str, doc: &Value) -> Result<Vec<Value>, String> {
     match format {
         Format::Ansible => {
-            if task != "server-list" {
-                return Ok(Vec::new());
-            }
             let facts = doc.get("ansible_facts").unwrap_or(doc);
             let Value::Object(f) = facts else { return Err("expected an object of ansible facts".into()) };
             if !f.keys().any(|k| k.starts_with("ansible_")) {
                 return Err("no `ansible_*` facts found (expected `setup` output or a fact-cache file)".into());
             }
-            let mut o = f.clone();
-            o.insert(CALL_KEY.into(), json!("ansible_facts"));
-            Ok(vec![Value::Object(o)])
+            match task {
+                "server-list" => {
+                    let mut o = f.clone();
+                    o.insert(CALL_KEY.into(), json!("ansible_facts"));
+                    Ok(vec![Value::Object(o)])
+                }
+                "volumes-list" => ansible_devices(f),
+                _ => Ok(Vec::new()),
+            }
         }
         Format::Terraform => {
             match doc.get("version").and_then(Value::as_u64) {
@@ -202,7 +248,7 @@ impl Provider for ImportProvider {
 
     async fn scopes(&self) -> Result<Vec<Scope>, ProviderError> {
         let tasks: &[&str] = match self.format {
-            Format::Ansible => &["server-list"],
+            Format::Ansible => &["server-list", "volumes-list"],
             Format::Terraform => &["server-list", "volumes-list"],
         };
         Ok(tasks.iter().map(|t| Scope::new(&self.tenant, &self.config.connection, *t, None)).collect())

@@ -149,3 +149,26 @@ fn sources_name_their_files() {
     assert_eq!(FileSource::new(None, Some(&s3)).unwrap().describe(key), "s3://inv/facts/web-1.json");
     assert_eq!(encode_key("prod env/a+b/ü.json"), "prod%20env/a%2Bb/%C3%BC.json");
 }
+
+#[test]
+fn ansible_devices_become_volumes_of_the_host_with_their_size() {
+    let facts = json!({"ansible_facts": {
+        "ansible_machine_id": "m-1",
+        "ansible_devices": {
+            "vda": {"sectors": "41943040", "model": "virtio"},
+            "nvme0n1": {"sectors": 1000215216, "sectorsize": "512"},
+            "loop0": {"sectors": "0"}, "sr0": {"sectors": "2097151"}
+        }
+    }});
+    let items = items_of(Format::Ansible, "volumes-list", &facts).unwrap();
+    let ids: Vec<&str> = items.iter().map(|v| v["@id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["m-1:vda", "m-1:nvme0n1"], "in file order; loop and optical devices skipped");
+    assert_eq!(items[0]["@size_gib"], 20, "41943040 × 512 B = 20 GiB");
+    assert_eq!(items[1]["@size_gib"], 476, "1000215216 × 512 B = 476.9 GiB, floored");
+    assert_eq!(items[0]["@host"], "m-1");
+    assert_eq!(items[0]["model"], "virtio");
+    // Server facts alone yield no volumes; devices without a host identity are an error.
+    assert!(items_of(Format::Ansible, "volumes-list", &json!({"ansible_hostname": "h"})).unwrap().is_empty());
+    let e = items_of(Format::Ansible, "volumes-list", &json!({"ansible_devices": {"vda": {}}})).unwrap_err();
+    assert!(e.contains("host identity"), "{e}");
+}

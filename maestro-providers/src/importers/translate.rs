@@ -10,6 +10,7 @@ use crate::rest::{RulesTranslator, compile_rules};
 /// The mapping rule files, embedded.
 pub static RULE_FILES: &[(&str, &str)] = &[
     ("ansible_facts.yaml", include_str!("rules/ansible_facts.yaml")),
+    ("ansible_device.yaml", include_str!("rules/ansible_device.yaml")),
     ("aws_instance.yaml", include_str!("rules/aws_instance.yaml")),
     ("aws_ebs_volume.yaml", include_str!("rules/aws_ebs_volume.yaml")),
     ("aws_instance_block_device.yaml", include_str!("rules/aws_instance_block_device.yaml")),
