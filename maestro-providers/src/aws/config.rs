@@ -162,8 +162,8 @@ impl AwsConfig {
         }
         for (i, r) in self.regions.iter().enumerate() {
             let name = region_of(r);
-            let charset = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            let charset =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             // An S3-compatible endpoint (DigitalOcean Spaces, MinIO…) has its own region names
             // (`nyc3`); against AWS itself a region has at least three parts (`us-east-1`).
             let ok = charset && (self.endpoint.is_some() || name.split('-').count() >= 3);
