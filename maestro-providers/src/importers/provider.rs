@@ -57,15 +57,7 @@ impl ImportConfig {
                 );
             }
         }
-        if self.ssh.is_some() && self.s3.is_some() {
-            errors.push(path.to_string(), "set at most one of `ssh` and `s3`");
-        }
-        if let Some(ssh) = &self.ssh {
-            ssh.validate(&format!("{path}.ssh"), errors);
-        }
-        if let Some(s3) = &self.s3 {
-            s3.validate(&format!("{path}.s3"), errors);
-        }
+        FileSource::validate(self.ssh.as_ref(), self.s3.as_ref(), path, errors);
         errors.problems.len() == before
     }
 

@@ -194,6 +194,20 @@ pub enum FileSource {
 }
 
 impl FileSource {
+    /// Check the `ssh` / `s3` fields of a source config at `path` (at most one of them; each
+    /// one's own fields); record every problem.
+    pub fn validate(ssh: Option<&SshSource>, s3: Option<&S3Source>, path: &str, errors: &mut ConfigErrors) {
+        if ssh.is_some() && s3.is_some() {
+            errors.push(path.to_string(), "set at most one of `ssh` and `s3`");
+        }
+        if let Some(ssh) = ssh {
+            ssh.validate(&format!("{path}.ssh"), errors);
+        }
+        if let Some(s3) = s3 {
+            s3.validate(&format!("{path}.s3"), errors);
+        }
+    }
+
     /// The source of `ssh` or `s3` (at most one of them is set), else the local file system.
     ///
     /// # Errors
