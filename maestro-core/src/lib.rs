@@ -82,8 +82,8 @@ pub use publisher::{BatchOutcome, Publisher};
 pub use relay::{OutboxRelay, RelayConfig, RelayPass};
 pub use repository::{
     Change, ChangeOp, ChangeSet, DeadLetter, HistoryQuery, ItemChange, LeaseStore, OutboxCursor, OutboxStore, PageOf,
-    PageRequest, Repository, ResourceFilter, SinkState, SinkStatus, Store, StoredEvent, SweepOutcome, SweepRequest,
-    UpsertBatch,
+    PageRequest, RawResource, Repository, ResourceFilter, SinkState, SinkStatus, Store, StoredEvent, SweepOutcome,
+    SweepRequest, UpsertBatch,
 };
 pub use scheduler::{
     Beat, BeatConfig, JobQueue, JobRecord, JobRegistry, JobState, QueueConfig, Schedule, ScheduleStore, SchedulerError,

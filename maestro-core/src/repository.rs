@@ -297,6 +297,66 @@ pub struct PageOf<T> {
     pub next: Option<String>,
 }
 
+/// A stored resource whose JSON parts are kept as the stored JSON text, not decoded.
+///
+/// For read paths that only pass resources on as JSON (an API listing): they need not pay for
+/// decoding each document into values and encoding it again. Each `*_json` field holds one
+/// complete JSON value, as the store wrote it (compact for SQLite; PostgreSQL's `jsonb` text may
+/// hold spaces and orders object keys its own way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResource {
+    /// Identity.
+    pub key: ResourceKey,
+    /// Scope that last wrote it.
+    pub scope: String,
+    /// Present at the last complete crawl of its scope.
+    pub active: bool,
+    /// Display name.
+    pub name: String,
+    /// Normalised attributes: a JSON object.
+    pub attributes_json: String,
+    /// Links to other resources: a JSON array.
+    pub relations_json: String,
+    /// Tags: a JSON object of strings.
+    pub tags_json: String,
+    /// User-owned fields: a JSON object.
+    pub user_fields_json: String,
+    /// First seen.
+    pub first_seen: DateTime<Utc>,
+    /// Last seen (the effective value, as in [`Resource::last_seen`]).
+    pub last_seen: DateTime<Utc>,
+    /// Missing since (inactive resources).
+    pub missing_since: Option<DateTime<Utc>>,
+    /// Row version.
+    pub version: i64,
+}
+
+impl RawResource {
+    /// Encode a decoded resource's parts as JSON text (what a store without a raw read path does).
+    ///
+    /// # Errors
+    /// A part that does not serialise (not possible for the model's types; kept for the signature).
+    pub fn from_resource(r: Resource) -> StoreResult<Self> {
+        let enc = |what: &str, v: Result<String, serde_json::Error>| {
+            v.map_err(|e| StorageError::Corrupt { context: format!("encoding {what}"), message: e.to_string() })
+        };
+        Ok(RawResource {
+            attributes_json: enc("attributes", serde_json::to_string(&r.doc.attributes))?,
+            relations_json: enc("relations", serde_json::to_string(&r.doc.relations))?,
+            tags_json: enc("tags", serde_json::to_string(&r.doc.tags))?,
+            user_fields_json: enc("user fields", serde_json::to_string(&r.user_fields))?,
+            key: r.key,
+            scope: r.scope,
+            active: r.active,
+            name: r.doc.name,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            missing_since: r.missing_since,
+            version: r.version,
+        })
+    }
+}
+
 /// One stored change of one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -356,6 +416,20 @@ pub trait Repository: Send + Sync {
 
     /// A page of resources, in storage order (stable).
     async fn list_resources(&self, filter: &ResourceFilter, page: &PageRequest) -> StoreResult<PageOf<Resource>>;
+
+    /// The same page as [`list_resources`](Self::list_resources), with each resource's JSON parts
+    /// as stored text ([`RawResource`]), for callers that only pass them on as JSON.
+    ///
+    /// The default decodes and re-encodes; SQL stores override it to read the text as it is.
+    async fn list_resources_raw(
+        &self,
+        filter: &ResourceFilter,
+        page: &PageRequest,
+    ) -> StoreResult<PageOf<RawResource>> {
+        let p = self.list_resources(filter, page).await?;
+        let items = p.items.into_iter().map(RawResource::from_resource).collect::<StoreResult<Vec<_>>>()?;
+        Ok(PageOf { items, next: p.next })
+    }
 
     /// A page of changes, oldest first.
     async fn history(&self, query: &HistoryQuery, page: &PageRequest) -> StoreResult<PageOf<Change>>;

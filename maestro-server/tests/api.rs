@@ -471,6 +471,67 @@ async fn a_crawl_started_through_the_api_completes_and_its_resources_are_served(
     assert_eq!((s, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "task_not_allowed"));
 }
 
+/// `GET /resources` writes its body from the stored JSON text; it must be byte for byte what
+/// serialising the decoded `Page<ResourceView>` gives, for every page and filter, with user
+/// fields, inactive resources and names that need escaping.
+#[tokio::test]
+async fn the_resource_listing_body_is_the_serialised_resource_view_page() {
+    use maestro_core::{Kind, PageRequest, ResourceFilter, ResourceKey};
+    use maestro_server::api::routes::Page;
+    use maestro_server::api::routes::resources::ResourceView;
+
+    let a = api().await;
+    let run = a.import_demo("acme").await;
+    assert_eq!(run["status"], "complete", "{run}");
+    let (_, servers) = a.get("/resources?kind=server&limit=2", "acme").await;
+    let s0 = &servers["items"][0]["key"];
+    let key = ResourceKey::new(
+        "acme",
+        s0["connection"].as_str().unwrap(),
+        Kind::new(s0["kind"].as_str().unwrap()),
+        s0["native_id"].as_str().unwrap(),
+    );
+    let mut fields = serde_json::Map::new();
+    fields.insert("note".into(), json!("quote \" backslash \\ tab \t é ✓"));
+    a.store.set_user_fields(&key, fields).await.unwrap();
+
+    let cases = [
+        ("/resources?limit=7", ResourceFilter::tenant("acme"), 7),
+        ("/resources?kind=server&limit=3", ResourceFilter::tenant("acme").kind(Kind::SERVER), 3),
+        ("/resources?limit=1000", ResourceFilter::tenant("acme"), 1000),
+        (
+            "/resources?q=zzz-no-such-name",
+            ResourceFilter { text: Some("zzz-no-such-name".into()), ..ResourceFilter::tenant("acme") },
+            50,
+        ),
+    ];
+    let mut compared = 0;
+    for (first, filter, limit) in cases {
+        let mut uri = first.to_string();
+        let mut page = PageRequest::first(limit);
+        loop {
+            let req = Request::builder().uri(&uri).header("authorization", bearer("acme")).body(Body::empty()).unwrap();
+            let (status, body, ct) = a.raw(req).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(ct.as_deref(), Some("application/json"));
+            let decoded = a.store.list_resources(&filter, &page).await.unwrap();
+            let next = decoded.next.clone();
+            compared += decoded.items.len();
+            let want = Page::from_store(decoded, &uri.parse().unwrap(), ResourceView::from);
+            assert_eq!(body, serde_json::to_string(&want).unwrap(), "page {uri}");
+            match next {
+                Some(n) => {
+                    let v: Value = serde_json::from_str(&body).unwrap();
+                    uri = v["next"].as_str().unwrap().to_string();
+                    page.after = Some(n);
+                }
+                None => break,
+            }
+        }
+    }
+    assert!(compared > 100, "compared {compared} resources");
+}
+
 #[tokio::test]
 async fn a_graph_is_built_stored_and_announced() {
     let a = api().await;

@@ -205,6 +205,88 @@ const RESOURCE_COLUMNS: &str = "r.id, r.tenant, r.connection, r.kind, r.native_i
 const RESOURCE_FROM: &str = " FROM resources r LEFT JOIN scope_completions c \
      ON c.tenant = r.tenant AND c.connection = r.connection AND c.scope = r.scope ";
 
+/// The columns [`raw_resource_from_row`] reads: JSON parts as `jsonb` text, no checksum.
+const RAW_RESOURCE_COLUMNS: &str = "r.id, r.tenant, r.connection, r.kind, r.native_id, r.scope, r.name, r.active, \
+     r.attributes::text AS attributes, r.relations::text AS relations, r.tags::text AS tags, \
+     r.user_fields::text AS user_fields, r.first_seen, r.last_seen, r.missing_since, r.missed_runs, r.version, \
+     c.completed_at";
+
+fn raw_resource_from_row(r: &PgRow) -> Result<RawResource, StorageError> {
+    let active: bool = r.get("active");
+    let missed: i32 = r.get("missed_runs");
+    let completed: Option<DateTime<Utc>> = r.get("completed_at");
+    Ok(RawResource {
+        key: ResourceKey::new(
+            r.get::<String, _>("tenant"),
+            r.get::<String, _>("connection"),
+            Kind::new(r.get::<String, _>("kind")),
+            r.get::<String, _>("native_id"),
+        ),
+        scope: r.get("scope"),
+        active,
+        name: r.get("name"),
+        attributes_json: r.get("attributes"),
+        relations_json: r.get("relations"),
+        tags_json: r.get("tags"),
+        user_fields_json: r.get("user_fields"),
+        first_seen: r.get("first_seen"),
+        last_seen: effective_last_seen(active, missed as u32, r.get("last_seen"), completed),
+        missing_since: r.get("missing_since"),
+        version: r.get("version"),
+    })
+}
+
+/// `SELECT columns` of one tenant's resources after row `after`, filtered, in id order, one
+/// more than `limit` (to know whether a next page exists).
+fn resource_list_query(columns: &str, filter: &ResourceFilter, after: i64, limit: u32) -> QueryBuilder<Postgres> {
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {columns}{RESOURCE_FROM} WHERE r.tenant = "));
+    qb.push_bind(&filter.tenant).push(" AND r.id > ").push_bind(after);
+    if let Some(c) = &filter.connection {
+        qb.push(" AND r.connection = ").push_bind(c);
+    }
+    if let Some(k) = &filter.kind {
+        qb.push(" AND r.kind = ").push_bind(k.as_str());
+    }
+    if let Some(a) = filter.active {
+        qb.push(" AND r.active = ").push_bind(a);
+    }
+    if let Some(s) = &filter.scope {
+        qb.push(" AND r.scope = ").push_bind(s);
+    }
+    if let Some((k, v)) = &filter.tag {
+        match v {
+            Some(v) => {
+                qb.push(" AND r.tags ->> ").push_bind(k).push(" = ").push_bind(v);
+            }
+            None => {
+                qb.push(" AND r.tags ? ").push_bind(k);
+            }
+        }
+    }
+    if let Some(t) = &filter.text {
+        qb.push(" AND strpos(lower(r.name), lower(").push_bind(t).push(")) > 0");
+    }
+    qb.push(" ORDER BY r.id LIMIT ").push_bind(limit as i64 + 1);
+    qb
+}
+
+/// The first `limit` rows mapped, and the next cursor (the last row's id) if there were more.
+fn page_of_rows<T>(
+    rows: &[PgRow],
+    limit: u32,
+    map: impl Fn(&PgRow) -> Result<T, StorageError>,
+) -> StoreResult<PageOf<T>> {
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut last = 0i64;
+    for r in rows.iter().take(limit as usize) {
+        last = r.get("id");
+        items.push(map(r)?);
+    }
+    Ok(PageOf { items, next: more.then(|| last.to_string()) })
+}
+
 fn event_from_row(r: &PgRow) -> Result<StoredEvent, StorageError> {
     Ok(StoredEvent {
         position: OutboxCursor { txid: 0, seq: r.get("seq") },
@@ -685,45 +767,20 @@ impl Repository for PostgresStore {
 
     async fn list_resources(&self, filter: &ResourceFilter, page: &PageRequest) -> StoreResult<PageOf<Resource>> {
         let limit = page.checked_limit()?;
-        let after = cursor(&page.after)?;
-        let mut qb: QueryBuilder<Postgres> =
-            QueryBuilder::new(format!("SELECT {RESOURCE_COLUMNS}{RESOURCE_FROM} WHERE r.tenant = "));
-        qb.push_bind(&filter.tenant).push(" AND r.id > ").push_bind(after);
-        if let Some(c) = &filter.connection {
-            qb.push(" AND r.connection = ").push_bind(c);
-        }
-        if let Some(k) = &filter.kind {
-            qb.push(" AND r.kind = ").push_bind(k.as_str());
-        }
-        if let Some(a) = filter.active {
-            qb.push(" AND r.active = ").push_bind(a);
-        }
-        if let Some(s) = &filter.scope {
-            qb.push(" AND r.scope = ").push_bind(s);
-        }
-        if let Some((k, v)) = &filter.tag {
-            match v {
-                Some(v) => {
-                    qb.push(" AND r.tags ->> ").push_bind(k).push(" = ").push_bind(v);
-                }
-                None => {
-                    qb.push(" AND r.tags ? ").push_bind(k);
-                }
-            }
-        }
-        if let Some(t) = &filter.text {
-            qb.push(" AND strpos(lower(r.name), lower(").push_bind(t).push(")) > 0");
-        }
-        qb.push(" ORDER BY r.id LIMIT ").push_bind(limit as i64 + 1);
+        let mut qb = resource_list_query(RESOURCE_COLUMNS, filter, cursor(&page.after)?, limit);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err("listing resources"))?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-        let mut last = 0i64;
-        for r in rows.iter().take(limit as usize) {
-            last = r.get("id");
-            items.push(resource_from_row(r)?);
-        }
-        Ok(PageOf { items, next: more.then(|| last.to_string()) })
+        page_of_rows(&rows, limit, resource_from_row)
+    }
+
+    async fn list_resources_raw(
+        &self,
+        filter: &ResourceFilter,
+        page: &PageRequest,
+    ) -> StoreResult<PageOf<RawResource>> {
+        let limit = page.checked_limit()?;
+        let mut qb = resource_list_query(RAW_RESOURCE_COLUMNS, filter, cursor(&page.after)?, limit);
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err("listing resources"))?;
+        page_of_rows(&rows, limit, raw_resource_from_row)
     }
 
     async fn history(&self, query: &HistoryQuery, page: &PageRequest) -> StoreResult<PageOf<Change>> {

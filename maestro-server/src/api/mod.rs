@@ -32,7 +32,7 @@ pub mod error;
 pub mod ids;
 pub mod metrics;
 pub mod openapi;
-mod routes;
+pub mod routes;
 
 use std::future::Future;
 use std::path::PathBuf;

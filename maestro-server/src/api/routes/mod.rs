@@ -74,19 +74,22 @@ impl<T> Page<T> {
     /// A page of `items` mapped from a store page; `uri` is the request's, for the next link.
     pub fn from_store<S>(page: PageOf<S>, uri: &Uri, f: impl FnMut(S) -> T) -> Self {
         let items = page.items.into_iter().map(f).collect();
-        let next = page.next.as_ref().map(|c| {
-            let mut q: Vec<String> = uri
-                .query()
-                .unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
-                .map(str::to_string)
-                .collect();
-            q.push(format!("cursor={}", encode_component(c)));
-            format!("{}?{}", uri.path(), q.join("&"))
-        });
+        let next = page.next.as_deref().map(|c| next_link(uri, c));
         Page { items, next_cursor: page.next, next }
     }
+}
+
+/// The request's path and query with `cursor` set to `next_cursor`: the next page's URL.
+pub fn next_link(uri: &Uri, next_cursor: &str) -> String {
+    let mut q: Vec<String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+        .map(str::to_string)
+        .collect();
+    q.push(format!("cursor={}", encode_component(next_cursor)));
+    format!("{}?{}", uri.path(), q.join("&"))
 }
 
 /// Build a list of pages' schemas for utoipa (concrete instantiations of [`Page`]).

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use maestro_core::{Change, HistoryQuery, Kind, Resource, ResourceFilter, ResourceKey};
+use maestro_core::{Change, HistoryQuery, Kind, PageOf, RawResource, Resource, ResourceFilter, ResourceKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -240,11 +242,100 @@ pub async fn list(
     who: Principal,
     OriginalUri(uri): OriginalUri,
     ApiQuery(q): ApiQuery<ResourceQuery>,
-) -> ApiResult<ApiJson<ResourcePage>> {
+) -> ApiResult<RawResourcePage> {
     let page = page_request(q.limit, q.cursor)?;
     let f = filter(&who.tenant, q.kind, q.active, q.tag, q.q, q.connection)?;
-    let p = s.inner.store.list_resources(&f, &page).await?;
-    Ok(ApiJson(Page::from_store(p, &uri, ResourceView::from)))
+    let p = s.inner.store.list_resources_raw(&f, &page).await?;
+    Ok(RawResourcePage::new(p, &uri))
+}
+
+/// A page of resources written straight from the stored JSON text: the same body as
+/// `Page<ResourceView>` serialised, without decoding each document and encoding it again
+/// (that round trip was most of a listing's cost; see docs/benchmarks.md).
+#[derive(Debug)]
+pub struct RawResourcePage(Vec<u8>);
+
+impl RawResourcePage {
+    /// Write `page` as `{"items": [ResourceView…], "next_cursor", "next"}`; `uri` is the request's.
+    pub fn new(page: PageOf<RawResource>, uri: &Uri) -> Self {
+        let size: usize = page
+            .items
+            .iter()
+            .map(|r| {
+                256 + r.name.len()
+                    + r.key.native_id.len() * 2
+                    + r.attributes_json.len()
+                    + r.relations_json.len()
+                    + r.tags_json.len()
+                    + r.user_fields_json.len()
+            })
+            .sum();
+        let mut out = Vec::with_capacity(size + 128);
+        out.extend_from_slice(b"{\"items\":[");
+        for (i, r) in page.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_raw_resource(&mut out, r);
+        }
+        out.extend_from_slice(b"],\"next_cursor\":");
+        json_to(&mut out, &page.next);
+        out.extend_from_slice(b",\"next\":");
+        json_to(&mut out, &page.next.as_deref().map(|c| super::next_link(uri, c)));
+        out.push(b'}');
+        RawResourcePage(out)
+    }
+
+    /// The JSON body.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl IntoResponse for RawResourcePage {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], self.0).into_response()
+    }
+}
+
+/// Serialise `v` (a string, date or option of one) onto `out`; writing to a `Vec` cannot fail.
+fn json_to<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    serde_json::to_writer(&mut *out, v).expect("serialising a string or date into a Vec");
+}
+
+/// One [`ResourceView`], field for field in its order, with the stored JSON parts copied as they are.
+fn write_raw_resource(out: &mut Vec<u8>, r: &RawResource) {
+    out.extend_from_slice(b"{\"key\":{\"tenant\":");
+    json_to(out, &r.key.tenant);
+    out.extend_from_slice(b",\"connection\":");
+    json_to(out, &r.key.connection);
+    out.extend_from_slice(b",\"kind\":");
+    json_to(out, r.key.kind.as_str());
+    out.extend_from_slice(b",\"native_id\":");
+    json_to(out, &r.key.native_id);
+    out.extend_from_slice(b"},\"encoded_key\":\"");
+    out.extend_from_slice(encode_key(&r.key).as_bytes()); // base64url: nothing to escape
+    out.extend_from_slice(b"\",\"scope\":");
+    json_to(out, &r.scope);
+    out.extend_from_slice(if r.active { b",\"active\":true,\"name\":" } else { b",\"active\":false,\"name\":" });
+    json_to(out, &r.name);
+    out.extend_from_slice(b",\"attributes\":");
+    out.extend_from_slice(r.attributes_json.as_bytes());
+    out.extend_from_slice(b",\"relations\":");
+    out.extend_from_slice(r.relations_json.as_bytes());
+    out.extend_from_slice(b",\"tags\":");
+    out.extend_from_slice(r.tags_json.as_bytes());
+    out.extend_from_slice(b",\"user_fields\":");
+    out.extend_from_slice(r.user_fields_json.as_bytes());
+    out.extend_from_slice(b",\"first_seen\":");
+    json_to(out, &r.first_seen);
+    out.extend_from_slice(b",\"last_seen\":");
+    json_to(out, &r.last_seen);
+    out.extend_from_slice(b",\"missing_since\":");
+    json_to(out, &r.missing_since);
+    out.extend_from_slice(b",\"version\":");
+    out.extend_from_slice(r.version.to_string().as_bytes());
+    out.push(b'}');
 }
 
 /// The inventory as it was at `as_of`.
