@@ -2,9 +2,11 @@
 //!
 //! Seeds a SQLite store with N synthetic server resources (default 100 000) through the real
 //! pipeline, serves the JSON API on 127.0.0.1:0 and runs `wrk` (must be on PATH) for SECONDS
-//! (default 60) on `GET /resources?limit=50` with a valid bearer token; then does the same on a
-//! bare axum hello-world as the ceiling. Prints wrk's reports (`--latency`: p50/p75/p90/p99).
-//! Append the numbers to docs/benchmarks.md.
+//! (default 60) on `GET /resources?limit=50` with a valid bearer token: first always the first
+//! page, then a random page each request (a Lua script picks the cursor, so no page is served
+//! from a warm spot twice in a row); then does the same on a bare axum hello-world as the
+//! ceiling. Prints wrk's reports (`--latency`: p50/p75/p90/p99). Append the numbers to
+//! docs/benchmarks.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,11 +63,14 @@ impl Provider for Synthetic {
     }
 }
 
-fn wrk(url: &str, secs: u64, conns: u32, token: Option<&str>) -> Result<String> {
+fn wrk(url: &str, secs: u64, conns: u32, token: Option<&str>, script: Option<&std::path::Path>) -> Result<String> {
     let mut cmd = std::process::Command::new("wrk");
     cmd.args(["-t2", &format!("-c{conns}"), &format!("-d{secs}s"), "--latency", "--timeout", "5s"]);
     if let Some(t) = token {
         cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
     }
     let out = cmd.arg(url).output().context("running wrk (apt-get install wrk)")?;
     anyhow::ensure!(out.status.success(), "wrk failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -111,15 +116,38 @@ async fn main() -> Result<()> {
     anyhow::ensure!(body["items"].as_array().map(Vec::len) == Some(50), "a page holds 50 items");
     println!("one page of 50 resources: {} bytes of JSON", body.to_string().len());
 
+    // Row ids run 1..=n in a fresh store; a cursor is the last row id of the previous page.
+    let script = dir.path().join("random-page.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "math.randomseed(42)\n\
+             request = function()\n\
+               return wrk.format(\"GET\", \"/resources?limit=50&cursor=\" .. math.random(1, {}))\n\
+             end\n",
+            n.saturating_sub(50).max(1)
+        ),
+    )?;
+    let probe = reqwest::Client::new()
+        .get(format!("http://{addr}/resources?limit=50&cursor={}", n / 2))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    let probe: Value = probe.json().await?;
+    anyhow::ensure!(probe["items"].as_array().map(Vec::len) == Some(50), "a random page holds 50 items");
+
     let api_url = format!("http://{addr}/resources?limit=50");
+    let base_url = format!("http://{addr}");
     let hello_url = format!("http://{hello_addr}/");
-    let (a, h) = tokio::task::spawn_blocking(move || -> Result<(String, String)> {
-        let h = wrk(&hello_url, secs, conns, None)?;
-        let a = wrk(&api_url, secs, conns, Some(&token))?;
-        Ok((a, h))
+    let (a, r, h) = tokio::task::spawn_blocking(move || -> Result<(String, String, String)> {
+        let h = wrk(&hello_url, secs, conns, None, None)?;
+        let a = wrk(&api_url, secs, conns, Some(&token), None)?;
+        let r = wrk(&base_url, secs, conns, Some(&token), Some(&script))?;
+        Ok((a, r, h))
     })
     .await??;
     println!("== bare axum hello-world (ceiling), {secs} s, {conns} connections ==\n{h}");
-    println!("== GET /resources?limit=50 over {n} resources, {secs} s, {conns} connections ==\n{a}");
+    println!("== GET /resources?limit=50 (first page) over {n} resources, {secs} s, {conns} connections ==\n{a}");
+    println!("== GET /resources?limit=50&cursor=<random> over {n} resources, {secs} s, {conns} connections ==\n{r}");
     Ok(())
 }

@@ -135,45 +135,68 @@ const RESOURCE_COLUMNS: &str = "r.id, r.tenant, r.connection, r.kind, r.native_i
 const RESOURCE_FROM: &str = " FROM resources r LEFT JOIN scope_completions c \
      ON c.tenant = r.tenant AND c.connection = r.connection AND c.scope = r.scope ";
 
-/// The columns [`raw_resource_from_row`] reads: JSON parts as stored text, no checksum.
-const RAW_RESOURCE_COLUMNS: &str = "r.id, r.tenant, r.connection, r.kind, r.native_id, r.scope, r.name, r.active, \
-     r.attributes, r.relations, r.tags, r.user_fields, r.first_seen, r.last_seen, r.missing_since, r.missed_runs, \
-     r.version, c.completed_at";
+/// One resource as one line of text, fields separated by U+001F: the row id, then the key, scope
+/// and name as JSON string literals (`json_quote`), `active`, the four JSON parts as stored, and
+/// the times as microseconds. Neither separator can occur in a field: compact JSON and
+/// `json_quote` output escape every control character, and the rest are integers.
+const RAW_RESOURCE_LINE: &str = "r.id || char(31) || json_quote(r.tenant) || char(31) || json_quote(r.connection) \
+     || char(31) || json_quote(r.kind) || char(31) || json_quote(r.native_id) || char(31) || json_quote(r.scope) \
+     || char(31) || r.active || char(31) || json_quote(r.name) || char(31) || r.attributes || char(31) || r.relations \
+     || char(31) || r.tags || char(31) || r.user_fields || char(31) || r.first_seen || char(31) || r.last_seen \
+     || char(31) || ifnull(r.missing_since, '') || char(31) || r.missed_runs || char(31) || r.version \
+     || char(31) || ifnull(c.completed_at, '')";
+const RAW_RESOURCE_FIELDS: usize = 18;
 
-fn raw_resource_from_row(r: &SqliteRow) -> Result<RawResource, StorageError> {
-    let active: bool = r.get("active");
-    let missed: i64 = r.get("missed_runs");
-    let completed: Option<i64> = r.get("completed_at");
-    Ok(RawResource {
-        key: ResourceKey::new(
-            r.get::<String, _>("tenant"),
-            r.get::<String, _>("connection"),
-            Kind::new(r.get::<String, _>("kind")),
-            r.get::<String, _>("native_id"),
-        ),
-        scope: r.get("scope"),
+/// Parse one [`RAW_RESOURCE_LINE`]: `(row id, resource)`.
+fn raw_resource_from_line(line: &str) -> Result<(i64, RawResource), StorageError> {
+    let corrupt = |message: String| StorageError::Corrupt { context: "resources (raw listing)".into(), message };
+    let f: Vec<&str> = line.split('\u{1f}').collect();
+    if f.len() != RAW_RESOURCE_FIELDS {
+        return Err(corrupt(format!("a row has {} fields, not {RAW_RESOURCE_FIELDS}", f.len())));
+    }
+    let int = |i: usize| -> Result<i64, StorageError> {
+        f[i].parse().map_err(|_| corrupt(format!("field {i} is not an integer: {:?}", f[i])))
+    };
+    let opt_int =
+        |i: usize| -> Result<Option<i64>, StorageError> { if f[i].is_empty() { Ok(None) } else { int(i).map(Some) } };
+    let text = |i: usize| -> Result<String, StorageError> {
+        let s = f[i];
+        match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(plain) if !plain.contains(['\\', '"']) => Ok(plain.to_string()),
+            _ => serde_json::from_str(s).map_err(|e| corrupt(format!("field {i} is not a JSON string: {e}"))),
+        }
+    };
+    let active = int(6)? != 0;
+    let missed = int(15)?;
+    let resource = RawResource {
+        key: ResourceKey::new(text(1)?, text(2)?, Kind::new(text(3)?), text(4)?),
+        scope: text(5)?,
         active,
-        name: r.get("name"),
-        attributes_json: r.get("attributes"),
-        relations_json: r.get("relations"),
-        tags_json: r.get("tags"),
-        user_fields_json: r.get("user_fields"),
-        first_seen: from_micros(r.get("first_seen")),
-        last_seen: effective_last_seen(
-            active,
-            missed as u32,
-            from_micros(r.get("last_seen")),
-            completed.map(from_micros),
-        ),
-        missing_since: r.get::<Option<i64>, _>("missing_since").map(from_micros),
-        version: r.get("version"),
-    })
+        name: text(7)?,
+        attributes_json: f[8].to_string(),
+        relations_json: f[9].to_string(),
+        tags_json: f[10].to_string(),
+        user_fields_json: f[11].to_string(),
+        first_seen: from_micros(int(12)?),
+        last_seen: effective_last_seen(active, missed as u32, from_micros(int(13)?), opt_int(17)?.map(from_micros)),
+        missing_since: opt_int(14)?.map(from_micros),
+        version: int(16)?,
+    };
+    Ok((int(0)?, resource))
 }
 
 /// `SELECT columns` of one tenant's resources after row `after`, filtered, in id order, one
-/// more than `limit` (to know whether a next page exists).
-fn resource_list_query(columns: &str, filter: &ResourceFilter, after: i64, limit: u32) -> QueryBuilder<Sqlite> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {columns}{RESOURCE_FROM} WHERE r.tenant = "));
+/// more than `limit` (to know whether a next page exists). `prefix` goes before it, so that the
+/// query can be a subquery.
+fn resource_list_query(
+    prefix: &str,
+    columns: &str,
+    filter: &ResourceFilter,
+    after: i64,
+    limit: u32,
+) -> QueryBuilder<Sqlite> {
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("{prefix}SELECT {columns}{RESOURCE_FROM} WHERE r.tenant = "));
     qb.push_bind(&filter.tenant).push(" AND r.id > ").push_bind(after);
     if let Some(c) = &filter.connection {
         qb.push(" AND r.connection = ").push_bind(c);
@@ -692,7 +715,7 @@ impl Repository for SqliteStore {
 
     async fn list_resources(&self, filter: &ResourceFilter, page: &PageRequest) -> StoreResult<PageOf<Resource>> {
         let limit = page.checked_limit()?;
-        let mut qb = resource_list_query(RESOURCE_COLUMNS, filter, cursor(&page.after)?, limit);
+        let mut qb = resource_list_query("", RESOURCE_COLUMNS, filter, cursor(&page.after)?, limit);
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err("listing resources"))?;
         page_of_rows(&rows, limit, resource_from_row)
     }
@@ -702,10 +725,29 @@ impl Repository for SqliteStore {
         filter: &ResourceFilter,
         page: &PageRequest,
     ) -> StoreResult<PageOf<RawResource>> {
+        // One row for the whole page: with sqlx's SQLite driver every row and every value is a
+        // hand-off between its worker thread and ours, which cost more than the query itself.
         let limit = page.checked_limit()?;
-        let mut qb = resource_list_query(RAW_RESOURCE_COLUMNS, filter, cursor(&page.after)?, limit);
-        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err("listing resources"))?;
-        page_of_rows(&rows, limit, raw_resource_from_row)
+        let line = format!("r.id AS id, {RAW_RESOURCE_LINE} AS line");
+        let mut qb = resource_list_query(
+            "SELECT count(*), group_concat(line, char(30) ORDER BY id) FROM (",
+            &line,
+            filter,
+            cursor(&page.after)?,
+            limit,
+        );
+        qb.push(")");
+        let row = qb.build().fetch_one(&self.pool).await.map_err(db_err("listing resources"))?;
+        let rows: i64 = row.get(0);
+        let text: Option<String> = row.get(1);
+        let mut items = Vec::with_capacity((rows as usize).min(limit as usize));
+        let mut last = 0i64;
+        for line in text.as_deref().unwrap_or("").split('\u{1e}').take(limit as usize).filter(|l| !l.is_empty()) {
+            let (id, r) = raw_resource_from_line(line)?;
+            last = id;
+            items.push(r);
+        }
+        Ok(PageOf { items, next: (rows > i64::from(limit)).then(|| last.to_string()) })
     }
 
     async fn history(&self, query: &HistoryQuery, page: &PageRequest) -> StoreResult<PageOf<Change>> {

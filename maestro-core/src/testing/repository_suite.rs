@@ -437,7 +437,9 @@ pub async fn raw_listing_matches_decoded_listing<S: Store + FaultInjection>(s: A
     let mut items = Vec::new();
     for i in 0..11 {
         let attrs = json!({"zeta": i, "alpha": {"b": [1, 2.5, null], "a": "tab\tquote\"é"}, "mid": i % 2 == 0});
-        let mut p = prep(&format!("i-{i:02}"), &format!("Wéb \"{i}\""), attrs);
+        // Control characters (including the raw listing's separators), quotes and backslashes
+        // in the name and the id must come back as they went in.
+        let mut p = prep(&format!("i-{i:02}/\u{1e}"), &format!("Wéb \"{i}\"\u{1f}\u{1e}\n\\"), attrs);
         p.doc.tags.insert("env".into(), if i % 2 == 0 { "prod" } else { "dev" }.into());
         p.doc.tags.insert("Name".into(), format!("web-{i}"));
         p.doc.relations.push(Relation::new("in_subnet", Kind::new("network"), format!("subnet-{}", i % 3)));
@@ -446,9 +448,9 @@ pub async fn raw_listing_matches_decoded_listing<S: Store + FaultInjection>(s: A
     upsert(&*s, "servers", t(0), &items).await;
     let mut f = serde_json::Map::new();
     f.insert("owner".into(), json!("team-blue"));
-    s.set_user_fields(&key("i-03"), f).await.expect("set user fields");
+    s.set_user_fields(&key("i-03/\u{1e}"), f).await.expect("set user fields");
     // i-10 is not seen again: the sweep deactivates it; the others get the sweep's last_seen.
-    let seen: Vec<String> = (0..10).map(|i| format!("i-{i:02}")).collect();
+    let seen: Vec<String> = (0..10).map(|i| format!("i-{i:02}/\u{1e}")).collect();
     let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
     complete(&*s, "servers", t(5), t(20), &seen, SweepPolicy::default()).await;
 
@@ -493,6 +495,8 @@ pub async fn raw_listing_matches_decoded_listing<S: Store + FaultInjection>(s: A
     }
     let owned = s.list_resources_raw(&ResourceFilter::tenant(T), &PageRequest::first(20)).await.expect("list raw");
     assert_eq!(owned.items.len(), 11);
+    assert_eq!(owned.items[0].name, "Wéb \"0\"\u{1f}\u{1e}\n\\");
+    assert_eq!(owned.items[0].key, key("i-00/\u{1e}"));
     assert_eq!(
         serde_json::from_str::<Value>(&owned.items[3].user_fields_json).expect("json"),
         json!({"owner": "team-blue"})
