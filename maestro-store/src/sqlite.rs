@@ -138,21 +138,25 @@ const RESOURCE_FROM: &str = " FROM resources r LEFT JOIN scope_completions c \
 /// One resource as one line of text, fields separated by U+001F: the row id, then the key, scope
 /// and name as JSON string literals (`json_quote`), `active`, the four JSON parts as stored, and
 /// the times as microseconds. Neither separator can occur in a field: compact JSON and
-/// `json_quote` output escape every control character, and the rest are integers.
-const RAW_RESOURCE_LINE: &str = "r.id || char(31) || json_quote(r.tenant) || char(31) || json_quote(r.connection) \
-     || char(31) || json_quote(r.kind) || char(31) || json_quote(r.native_id) || char(31) || json_quote(r.scope) \
-     || char(31) || r.active || char(31) || json_quote(r.name) || char(31) || r.attributes || char(31) || r.relations \
-     || char(31) || r.tags || char(31) || r.user_fields || char(31) || r.first_seen || char(31) || r.last_seen \
-     || char(31) || ifnull(r.missing_since, '') || char(31) || r.missed_runs || char(31) || r.version \
-     || char(31) || ifnull(c.completed_at, '')";
+/// `json_quote` output escape every control character, and the rest are integers. (`concat_ws`
+/// builds the line in one pass; a chain of `||` copied it once per operand.)
+const RAW_RESOURCE_LINE: &str = "concat_ws(char(31), r.id, json_quote(r.tenant), json_quote(r.connection), \
+     json_quote(r.kind), json_quote(r.native_id), json_quote(r.scope), r.active, json_quote(r.name), r.attributes, \
+     r.relations, r.tags, r.user_fields, r.first_seen, r.last_seen, ifnull(r.missing_since, ''), r.missed_runs, \
+     r.version, ifnull(c.completed_at, ''))";
 const RAW_RESOURCE_FIELDS: usize = 18;
 
 /// Parse one [`RAW_RESOURCE_LINE`]: `(row id, resource)`.
 fn raw_resource_from_line(line: &str) -> Result<(i64, RawResource), StorageError> {
     let corrupt = |message: String| StorageError::Corrupt { context: "resources (raw listing)".into(), message };
-    let f: Vec<&str> = line.split('\u{1f}').collect();
-    if f.len() != RAW_RESOURCE_FIELDS {
-        return Err(corrupt(format!("a row has {} fields, not {RAW_RESOURCE_FIELDS}", f.len())));
+    let mut f = [""; RAW_RESOURCE_FIELDS];
+    let mut n = 0;
+    for (slot, field) in f.iter_mut().zip(line.split('\u{1f}')) {
+        *slot = field;
+        n += 1;
+    }
+    if n != RAW_RESOURCE_FIELDS || line.split('\u{1f}').nth(RAW_RESOURCE_FIELDS).is_some() {
+        return Err(corrupt(format!("a row has {} fields, not {RAW_RESOURCE_FIELDS}", line.split('\u{1f}').count())));
     }
     let int = |i: usize| -> Result<i64, StorageError> {
         f[i].parse().map_err(|_| corrupt(format!("field {i} is not an integer: {:?}", f[i])))
@@ -220,7 +224,10 @@ fn resource_list_query(
     if let Some(t) = &filter.text {
         qb.push(" AND instr(lower(r.name), lower(").push_bind(t).push(")) > 0");
     }
-    qb.push(" ORDER BY r.id LIMIT ").push_bind(limit as i64 + 1);
+    // The limit is written into the SQL, not bound: SQLite marks a statement whose LIMIT is a
+    // bound parameter for re-preparation at every new binding (it folds the value into the plan),
+    // which made each listing parse and plan its query again. `limit` is a checked integer.
+    qb.push(format!(" ORDER BY r.id LIMIT {}", u64::from(limit) + 1));
     qb
 }
 
@@ -730,7 +737,7 @@ impl Repository for SqliteStore {
         let limit = page.checked_limit()?;
         let line = format!("r.id AS id, {RAW_RESOURCE_LINE} AS line");
         let mut qb = resource_list_query(
-            "SELECT count(*), group_concat(line, char(30) ORDER BY id) FROM (",
+            "SELECT count(*), group_concat(line, char(30)) FROM (",
             &line,
             filter,
             cursor(&page.after)?,
@@ -739,11 +746,16 @@ impl Repository for SqliteStore {
         qb.push(")");
         let row = qb.build().fetch_one(&self.pool).await.map_err(db_err("listing resources"))?;
         let rows: i64 = row.get(0);
-        let text: Option<String> = row.get(1);
+        let text: Option<&str> = row.get(1);
         let mut items = Vec::with_capacity((rows as usize).min(limit as usize));
         let mut last = 0i64;
-        for line in text.as_deref().unwrap_or("").split('\u{1e}').take(limit as usize).filter(|l| !l.is_empty()) {
-            let (id, r) = raw_resource_from_line(line)?;
+        let mut lines = Vec::with_capacity(rows as usize);
+        for line in text.unwrap_or("").split('\u{1e}').filter(|l| !l.is_empty()) {
+            lines.push(raw_resource_from_line(line)?);
+        }
+        // group_concat's order is unspecified: put the rows back in id order, then cut the page.
+        lines.sort_unstable_by_key(|(id, _)| *id);
+        for (id, r) in lines.into_iter().take(limit as usize) {
             last = id;
             items.push(r);
         }
@@ -775,7 +787,7 @@ impl Repository for SqliteStore {
         if let Some(u) = query.until {
             qb.push(" AND h.at < ").push_bind(micros(u));
         }
-        qb.push(" ORDER BY h.seq LIMIT ").push_bind(limit as i64 + 1);
+        qb.push(format!(" ORDER BY h.seq LIMIT {}", u64::from(limit) + 1)); // literal: see resource_list_query
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err("reading history"))?;
         let more = rows.len() > limit as usize;
         let mut items = Vec::new();

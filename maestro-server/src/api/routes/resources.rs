@@ -314,7 +314,15 @@ fn write_raw_resource(out: &mut Vec<u8>, r: &RawResource) {
     out.extend_from_slice(b",\"native_id\":");
     json_to(out, &r.key.native_id);
     out.extend_from_slice(b"},\"encoded_key\":\"");
-    out.extend_from_slice(encode_key(&r.key).as_bytes()); // base64url: nothing to escape
+    // As encode_key, written in place: base64url of `[connection, kind, native_id]`.
+    let triple = serde_json::to_vec(&(&r.key.connection, r.key.kind.as_str(), &r.key.native_id))
+        .expect("serialising three strings into a Vec");
+    let start = out.len();
+    out.resize(start + base64::encoded_len(triple.len(), false).expect("a key's length fits usize"), 0);
+    let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode_slice(&triple, &mut out[start..])
+        .expect("the buffer was sized for the encoding");
+    out.truncate(start + written);
     out.extend_from_slice(b"\",\"scope\":");
     json_to(out, &r.scope);
     out.extend_from_slice(if r.active { b",\"active\":true,\"name\":" } else { b",\"active\":false,\"name\":" });
@@ -328,14 +336,60 @@ fn write_raw_resource(out: &mut Vec<u8>, r: &RawResource) {
     out.extend_from_slice(b",\"user_fields\":");
     out.extend_from_slice(r.user_fields_json.as_bytes());
     out.extend_from_slice(b",\"first_seen\":");
-    json_to(out, &r.first_seen);
+    write_time(out, &r.first_seen);
     out.extend_from_slice(b",\"last_seen\":");
-    json_to(out, &r.last_seen);
+    write_time(out, &r.last_seen);
     out.extend_from_slice(b",\"missing_since\":");
-    json_to(out, &r.missing_since);
+    match &r.missing_since {
+        Some(t) => write_time(out, t),
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"version\":");
     out.extend_from_slice(r.version.to_string().as_bytes());
     out.push(b'}');
+}
+
+/// A time as chrono's serde writes it (RFC 3339, `Z`, fraction of 0, 3, 6 or 9 digits as needed),
+/// without going through `fmt`; years outside 0..=9999 go through chrono.
+fn write_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return json_to(out, t);
+    }
+    let two = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+    out.push(b'"');
+    let y = year as u32;
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push(b'-');
+    two(out, t.month());
+    out.push(b'-');
+    two(out, t.day());
+    out.push(b'T');
+    two(out, t.hour());
+    out.push(b':');
+    two(out, t.minute());
+    out.push(b':');
+    two(out, t.second());
+    let (digits, value) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (3, n / 1_000_000),
+        n if n % 1_000 == 0 => (6, n / 1_000),
+        n => (9, n),
+    };
+    if digits > 0 {
+        out.push(b'.');
+        let mut buf = [b'0'; 9];
+        let mut v = value;
+        for d in buf[..digits].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend_from_slice(&buf[..digits]);
+    }
+    out.extend_from_slice(b"Z\"");
 }
 
 /// The inventory as it was at `as_of`.
@@ -436,4 +490,31 @@ pub async fn history_by_key(
 ) -> ApiResult<ApiJson<ChangePage>> {
     let key = decode_key(&who.tenant, &key)?;
     history_of(&s, key, &uri, p).await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::write_time;
+
+    /// `write_time` writes what chrono's serde writes, for every fraction length and edge year.
+    #[test]
+    fn write_time_matches_chrono_serde() {
+        let base = Utc.with_ymd_and_hms(2026, 11, 24, 9, 5, 7).unwrap();
+        let mut times: Vec<DateTime<Utc>> = [0, 1, 999, 1_000, 120_000, 123_456, 1_000_000, 5_000_000, 123_456_789]
+            .iter()
+            .map(|&ns| base + chrono::Duration::nanoseconds(ns))
+            .collect();
+        times.push(DateTime::<Utc>::default());
+        times.push(Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap());
+        times.push(Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap());
+        times.push(Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap());
+        times.push(Utc.with_ymd_and_hms(5, 3, 4, 1, 2, 3).unwrap());
+        for t in times {
+            let mut out = Vec::new();
+            write_time(&mut out, &t);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&t).unwrap(), "{t:?}");
+        }
+    }
 }
