@@ -21,6 +21,10 @@ use maestro_server::api::auth::{AuthConfig, issue_token};
 use maestro_server::api::{ApiConfig, ApiState};
 use serde_json::{Value, json};
 
+// The allocator the `maestro` binary runs with (src/main.rs), so these numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PAGE: usize = 1000;
 
 struct Synthetic {

@@ -53,7 +53,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-16384")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("mmap_size", "268435456");
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 4 })
@@ -149,14 +150,15 @@ const RAW_RESOURCE_FIELDS: usize = 18;
 /// Parse one [`RAW_RESOURCE_LINE`]: `(row id, resource)`.
 fn raw_resource_from_line(line: &str) -> Result<(i64, RawResource), StorageError> {
     let corrupt = |message: String| StorageError::Corrupt { context: "resources (raw listing)".into(), message };
+    let wrong_count =
+        || corrupt(format!("a row has {} fields, not {RAW_RESOURCE_FIELDS}", line.split('\u{1f}').count()));
     let mut f = [""; RAW_RESOURCE_FIELDS];
-    let mut n = 0;
-    for (slot, field) in f.iter_mut().zip(line.split('\u{1f}')) {
-        *slot = field;
-        n += 1;
+    let mut fields = line.split('\u{1f}');
+    for slot in &mut f {
+        *slot = fields.next().ok_or_else(wrong_count)?;
     }
-    if n != RAW_RESOURCE_FIELDS || line.split('\u{1f}').nth(RAW_RESOURCE_FIELDS).is_some() {
-        return Err(corrupt(format!("a row has {} fields, not {RAW_RESOURCE_FIELDS}", line.split('\u{1f}').count())));
+    if fields.next().is_some() {
+        return Err(wrong_count());
     }
     let int = |i: usize| -> Result<i64, StorageError> {
         f[i].parse().map_err(|_| corrupt(format!("field {i} is not an integer: {:?}", f[i])))
