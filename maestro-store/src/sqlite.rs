@@ -28,6 +28,11 @@ const CHUNK: usize = 500;
 
 /// A maestro store in one SQLite file.
 ///
+/// Opened in WAL mode with up to four connections and a 256 MiB read mapping (`mmap_size`).
+/// For read-heavy use, build SQLite (bundled through sqlx) with
+/// `LIBSQLITE3_FLAGS="-DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_ENABLE_QPSG"`, as this repository's
+/// `.cargo/config.toml` does: docs/benchmarks.md shows what each one is worth.
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), maestro_core::StorageError> {
 /// let store = maestro_store::SqliteStore::open("sqlite://maestro.db").await?;
