@@ -1,4 +1,6 @@
 //! Run with: cargo run --release -p maestro-server --example bench_api -- [N] [SECONDS] [CONNECTIONS]
+//! or, to seed a file for a run against the `maestro serve` binary:
+//! `MAESTRO_SECRETJWT=… cargo run --release -p maestro-server --example bench_api -- seed PATH [N]`
 //!
 //! Seeds a SQLite store with N synthetic server resources (default 100 000) through the real
 //! pipeline, serves the JSON API on 127.0.0.1:0 and runs `wrk` (must be on PATH) for SECONDS
@@ -81,9 +83,37 @@ fn wrk(url: &str, secs: u64, conns: u32, token: Option<&str>, script: Option<&st
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Seed `n` synthetic servers for tenant `bench` through the real pipeline.
+async fn seed(repo: Arc<dyn Repository>, n: usize) -> Result<()> {
+    let t = Instant::now();
+    let provider = Synthetic { n };
+    let job = RunJob { tenant: "bench", connection: "aws", provider: &provider, translator: &PassThroughTranslator };
+    let config = PipelineConfig { batch_size: 2000, scope_concurrency: 1, ..PipelineConfig::default() };
+    let report = Pipeline::new(repo).with_config(config).run_and_record(job, &NoObserver).await?;
+    anyhow::ensure!(report.stats.changes.created == n as u64, "seeded {} of {n}", report.stats.changes.created);
+    println!("seeded {n} resources in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `bench_api seed PATH [N]`: seed a SQLite file for a run against the `maestro serve` binary and
+/// print a bearer token for tenant `bench`, signed with `$MAESTRO_SECRETJWT` (see docs/benchmarks.md).
+async fn seed_only(args: &[String]) -> Result<()> {
+    let path = args.first().context("usage: bench_api seed PATH [N]")?;
+    let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(100_000);
+    anyhow::ensure!(!std::path::Path::new(path).exists(), "{path} exists: seed a new file");
+    let secret = std::env::var("MAESTRO_SECRETJWT").context("set MAESTRO_SECRETJWT to sign the token")?;
+    let store = maestro_store::open(&format!("sqlite://{path}")).await?;
+    seed(store, n).await?;
+    println!("{}", issue_token(&secret, "bench", 24 * 3600)?);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("seed") {
+        return seed_only(&args[2..]).await;
+    }
     let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(100_000);
     let secs: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(60);
     let conns: u32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(32);
@@ -91,14 +121,7 @@ async fn main() -> Result<()> {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = maestro_store::open(&url).await?;
 
-    let t = Instant::now();
-    let repo: Arc<dyn Repository> = store.clone();
-    let provider = Synthetic { n };
-    let job = RunJob { tenant: "bench", connection: "aws", provider: &provider, translator: &PassThroughTranslator };
-    let config = PipelineConfig { batch_size: 2000, scope_concurrency: 1, ..PipelineConfig::default() };
-    let report = Pipeline::new(repo).with_config(config).run_and_record(job, &NoObserver).await?;
-    anyhow::ensure!(report.stats.changes.created == n as u64, "seeded {} of {n}", report.stats.changes.created);
-    println!("seeded {n} resources in {:.1} s", t.elapsed().as_secs_f64());
+    seed(store.clone(), n).await?;
 
     let secret = "bench-secret";
     let api = ApiConfig { auth: AuthConfig::new(Some(secret), None, None, None), ..ApiConfig::default() };
