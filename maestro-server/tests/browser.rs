@@ -74,12 +74,30 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// The `data-kind` of every inventory row, read in one script run so that the rows all come from
+/// one document (reading row by row raced with a navigation: stale element references).
 async fn row_kinds(c: &fantoccini::Client) -> Vec<String> {
-    let mut kinds = Vec::new();
-    for row in c.find_all(Locator::Css("#inventory-table tbody tr.resource")).await.unwrap() {
-        kinds.push(row.attr("data-kind").await.unwrap().unwrap_or_default());
-    }
-    kinds
+    const JS: &str = "return Array.from(document.querySelectorAll('#inventory-table tbody tr.resource'))\
+                      .map(r => r.getAttribute('data-kind') || '')";
+    eventually("the inventory rows", Duration::from_secs(30), || async {
+        let v = c.execute(JS, vec![]).await.ok()?;
+        serde_json::from_value::<Vec<String>>(v).ok()
+    })
+    .await
+}
+
+/// Wait until the page at a URL containing `needle` has loaded completely. The URL alone is not
+/// enough: it changes when the navigation commits, while the new document is still arriving.
+async fn loaded(c: &fantoccini::Client, what: &str, needle: &str) {
+    eventually(what, Duration::from_secs(30), || async {
+        let url = c.current_url().await.ok()?;
+        if !url.as_str().contains(needle) {
+            return None;
+        }
+        let state = c.execute("return document.readyState", vec![]).await.ok()?;
+        (state == "complete").then_some(())
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,10 +227,7 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     client.find(Locator::Id("kind")).await.unwrap().select_by_value("application").await.unwrap();
     client.find(Locator::Id("active")).await.unwrap().select_by_value("true").await.unwrap();
     client.find(Locator::Id("apply")).await.unwrap().click().await.unwrap();
-    eventually("the filtered page", Duration::from_secs(30), || async {
-        client.current_url().await.ok().filter(|u| u.as_str().contains("kind=application")).map(|_| ())
-    })
-    .await;
+    loaded(&client, "the filtered page", "kind=application").await;
     let apps = row_kinds(&client).await;
     assert_eq!(apps.len(), 54, "the demo's 54 active applications");
     assert!(apps.iter().all(|k| k == "application"), "{apps:?}");
@@ -227,10 +242,7 @@ async fn the_page_shows_the_demo_inventory_and_filters_it_in_chromium() {
     q.clear().await.unwrap();
     q.send_keys(&needle).await.unwrap();
     client.find(Locator::Id("apply")).await.unwrap().click().await.unwrap();
-    eventually("the text-filtered page", Duration::from_secs(30), || async {
-        client.current_url().await.ok().filter(|u| u.as_str().contains("q=")).map(|_| ())
-    })
-    .await;
+    loaded(&client, "the text-filtered page", "q=").await;
     let narrowed = row_kinds(&client).await;
     assert!(!narrowed.is_empty() && narrowed.len() <= apps.len(), "{} rows for `{needle}`", narrowed.len());
     assert_eq!(
