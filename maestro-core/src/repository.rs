@@ -333,18 +333,13 @@ pub struct RawResource {
 
 impl RawResource {
     /// Encode a decoded resource's parts as JSON text (what a store without a raw read path does).
-    ///
-    /// # Errors
-    /// A part that does not serialise (not possible for the model's types; kept for the signature).
-    pub fn from_resource(r: Resource) -> StoreResult<Self> {
-        let enc = |what: &str, v: Result<String, serde_json::Error>| {
-            v.map_err(|e| StorageError::Corrupt { context: format!("encoding {what}"), message: e.to_string() })
-        };
-        Ok(RawResource {
-            attributes_json: enc("attributes", serde_json::to_string(&r.doc.attributes))?,
-            relations_json: enc("relations", serde_json::to_string(&r.doc.relations))?,
-            tags_json: enc("tags", serde_json::to_string(&r.doc.tags))?,
-            user_fields_json: enc("user fields", serde_json::to_string(&r.user_fields))?,
+    pub fn from_resource(r: Resource) -> Self {
+        let enc = |v: Result<String, serde_json::Error>| v.expect("model types always serialise");
+        RawResource {
+            attributes_json: enc(serde_json::to_string(&r.doc.attributes)),
+            relations_json: enc(serde_json::to_string(&r.doc.relations)),
+            tags_json: enc(serde_json::to_string(&r.doc.tags)),
+            user_fields_json: enc(serde_json::to_string(&r.user_fields)),
             key: r.key,
             scope: r.scope,
             active: r.active,
@@ -353,7 +348,7 @@ impl RawResource {
             last_seen: r.last_seen,
             missing_since: r.missing_since,
             version: r.version,
-        })
+        }
     }
 }
 
@@ -427,8 +422,7 @@ pub trait Repository: Send + Sync {
         page: &PageRequest,
     ) -> StoreResult<PageOf<RawResource>> {
         let p = self.list_resources(filter, page).await?;
-        let items = p.items.into_iter().map(RawResource::from_resource).collect::<StoreResult<Vec<_>>>()?;
-        Ok(PageOf { items, next: p.next })
+        Ok(PageOf { items: p.items.into_iter().map(RawResource::from_resource).collect(), next: p.next })
     }
 
     /// A page of changes, oldest first.

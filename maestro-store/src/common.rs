@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use maestro_core::StorageError;
+use maestro_core::repository::{PageOf, StoreResult};
 use serde::de::DeserializeOwned;
+use sqlx::Row;
 
 /// Map a driver error to a [`StorageError`], classifying connection trouble as retriable.
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> StorageError {
@@ -91,4 +93,22 @@ pub(crate) fn first_reached(
             std::collections::hash_map::Entry::Occupied(_) => false,
         })
         .collect()
+}
+
+/// The first `limit` rows mapped, and the next cursor (the last row's `id`) if there were more
+/// (list queries fetch `limit + 1` rows to know).
+pub(crate) fn page_of_rows<R, T>(
+    rows: &[R],
+    limit: u32,
+    map: impl Fn(&R) -> Result<T, StorageError>,
+) -> StoreResult<PageOf<T>>
+where
+    R: Row,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    let page = &rows[..rows.len().min(limit as usize)];
+    let items = page.iter().map(map).collect::<Result<Vec<_>, _>>()?;
+    let next = (rows.len() > page.len()).then(|| page.last().map(|r| r.get::<i64, _>("id").to_string())).flatten();
+    Ok(PageOf { items, next })
 }

@@ -164,6 +164,16 @@ fn node_of_row(r: &PgRow) -> (i64, String) {
     (r.get("id"), key)
 }
 
+/// A resource row's key (`tenant`, `connection`, `kind`, `native_id` columns).
+fn key_from_row(r: &PgRow) -> ResourceKey {
+    ResourceKey::new(
+        r.get::<String, _>("tenant"),
+        r.get::<String, _>("connection"),
+        Kind::new(r.get::<String, _>("kind")),
+        r.get::<String, _>("native_id"),
+    )
+}
+
 fn resource_from_row(r: &PgRow) -> Result<Resource, StorageError> {
     let checksum: Vec<u8> = r.get("checksum");
     let active: bool = r.get("active");
@@ -171,12 +181,7 @@ fn resource_from_row(r: &PgRow) -> Result<Resource, StorageError> {
     let completed: Option<DateTime<Utc>> = r.get("completed_at");
     let j = |col: &str| -> Value { r.get::<Value, _>(col) };
     Ok(Resource {
-        key: ResourceKey::new(
-            r.get::<String, _>("tenant"),
-            r.get::<String, _>("connection"),
-            Kind::new(r.get::<String, _>("kind")),
-            r.get::<String, _>("native_id"),
-        ),
+        key: key_from_row(r),
         scope: r.get("scope"),
         active,
         doc: Document {
@@ -216,12 +221,7 @@ fn raw_resource_from_row(r: &PgRow) -> Result<RawResource, StorageError> {
     let missed: i32 = r.get("missed_runs");
     let completed: Option<DateTime<Utc>> = r.get("completed_at");
     Ok(RawResource {
-        key: ResourceKey::new(
-            r.get::<String, _>("tenant"),
-            r.get::<String, _>("connection"),
-            Kind::new(r.get::<String, _>("kind")),
-            r.get::<String, _>("native_id"),
-        ),
+        key: key_from_row(r),
         scope: r.get("scope"),
         active,
         name: r.get("name"),
@@ -269,22 +269,6 @@ fn resource_list_query(columns: &str, filter: &ResourceFilter, after: i64, limit
     }
     qb.push(" ORDER BY r.id LIMIT ").push_bind(limit as i64 + 1);
     qb
-}
-
-/// The first `limit` rows mapped, and the next cursor (the last row's id) if there were more.
-fn page_of_rows<T>(
-    rows: &[PgRow],
-    limit: u32,
-    map: impl Fn(&PgRow) -> Result<T, StorageError>,
-) -> StoreResult<PageOf<T>> {
-    let more = rows.len() > limit as usize;
-    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-    let mut last = 0i64;
-    for r in rows.iter().take(limit as usize) {
-        last = r.get("id");
-        items.push(map(r)?);
-    }
-    Ok(PageOf { items, next: more.then(|| last.to_string()) })
 }
 
 fn event_from_row(r: &PgRow) -> Result<StoredEvent, StorageError> {

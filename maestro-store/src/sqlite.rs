@@ -238,22 +238,6 @@ fn resource_list_query(
     qb
 }
 
-/// The first `limit` rows mapped, and the next cursor (the last row's id) if there were more.
-fn page_of_rows<T>(
-    rows: &[SqliteRow],
-    limit: u32,
-    map: impl Fn(&SqliteRow) -> Result<T, StorageError>,
-) -> StoreResult<PageOf<T>> {
-    let more = rows.len() > limit as usize;
-    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-    let mut last = 0i64;
-    for r in rows.iter().take(limit as usize) {
-        last = r.get("id");
-        items.push(map(r)?);
-    }
-    Ok(PageOf { items, next: more.then(|| last.to_string()) })
-}
-
 pub(crate) async fn insert_events(tx: &mut Transaction<'static, Sqlite>, events: &[Event]) -> Result<(), StorageError> {
     for chunk in events.chunks(CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -754,19 +738,17 @@ impl Repository for SqliteStore {
         let row = qb.build().fetch_one(&self.pool).await.map_err(db_err("listing resources"))?;
         let rows: i64 = row.get(0);
         let text: Option<&str> = row.get(1);
-        let mut items = Vec::with_capacity((rows as usize).min(limit as usize));
-        let mut last = 0i64;
-        let mut lines = Vec::with_capacity(rows as usize);
-        for line in text.unwrap_or("").split('\u{1e}').filter(|l| !l.is_empty()) {
-            lines.push(raw_resource_from_line(line)?);
-        }
+        let mut lines = text
+            .unwrap_or("")
+            .split('\u{1e}')
+            .filter(|l| !l.is_empty())
+            .map(raw_resource_from_line)
+            .collect::<Result<Vec<_>, _>>()?;
         // group_concat's order is unspecified: put the rows back in id order, then cut the page.
         lines.sort_unstable_by_key(|(id, _)| *id);
-        for (id, r) in lines.into_iter().take(limit as usize) {
-            last = id;
-            items.push(r);
-        }
-        Ok(PageOf { items, next: (rows > i64::from(limit)).then(|| last.to_string()) })
+        lines.truncate(limit as usize);
+        let next = (rows > i64::from(limit)).then(|| lines.last().map(|(id, _)| id.to_string())).flatten();
+        Ok(PageOf { items: lines.into_iter().map(|(_, r)| r).collect(), next })
     }
 
     async fn history(&self, query: &HistoryQuery, page: &PageRequest) -> StoreResult<PageOf<Change>> {
